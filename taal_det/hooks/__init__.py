@@ -1,0 +1,3 @@
+from .active_pool_hook import ActivePoolHook
+
+__all__ = ['ActivePoolHook']

@@ -1,0 +1,283 @@
+"""ActivePoolHook: the active-learning cycle driver inside one mmengine Runner.
+
+Training runs ``cycles * epochs_per_cycle`` epochs. At the start of every cycle but the
+first, the hook scores the unlabelled pool with the model trained in the cycle before
+(after that cycle's validation), labels ``budget`` more images, rebuilds the train
+dataloader and restarts the model, optimizer and parameter schedulers.
+"""
+import os
+import random
+import time
+
+import numpy as np
+import torch
+from mmengine.dist import barrier, broadcast_object_list, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmdet.registry import HOOKS
+
+from taal_det.datasets import ActivePoolDataset, image_ids
+from taal_det.evaluation import markdown_table, plot_curve, write_results
+from taal_det.pool import PoolState, load_initial_ids
+from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
+from .restart import TrainingStart
+from .scoring import score_images
+
+CKPT_KEY = 'active_learning'
+
+
+@HOOKS.register_module()
+class ActivePoolHook(Hook):
+    """Grow the labelled split of the train dataset cycle by cycle.
+
+    Args:
+        budget: images labelled per cycle.
+        cycles: training cycles (the first trains on the initial split).
+        initial_size: size of the random initial split (ignored with initial_split).
+        initial_split: an ``initial.json`` of another run, or a txt of image ids.
+        epochs_per_cycle: defaults to ``max_epochs // cycles`` of the train loop.
+        strategy: config of an acquisition strategy (``taal_det.strategies``).
+        subset: score only a seeded random subset of this many unlabelled images.
+        warm_start: keep the weights between cycles (the optimizer and the parameter
+            schedulers restart every cycle either way).
+        source_ratio: labelled : unlabelled images per batch, for models that train on
+            unlabelled images (``TAALDetector``).
+        score_pipeline: inference pipeline for scoring; defaults to the val pipeline.
+        score_batch_size: images per scoring chunk; defaults to the train batch size.
+        metric: the validation metric reported as ``mAP``; ``None`` picks the first
+            key ending in ``mAP``.
+        seed: seed of the initial split and of the strategy; defaults to the runner's.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, budget, cycles, initial_size=None, initial_split=None,
+                 epochs_per_cycle=None, strategy=dict(type='TAALStrategy'), subset=None,
+                 warm_start=False, source_ratio=(1, 1), score_pipeline=None,
+                 score_batch_size=None, metric=None, seed=None, progress=True):
+        for name, value in (('budget', budget), ('cycles', cycles)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f'ActivePoolHook: {name} must be a positive integer, '
+                                 f'got {value!r}')
+        if initial_split is None and (not isinstance(initial_size, int) or initial_size <= 0):
+            raise ValueError('ActivePoolHook: initial_size must be a positive integer '
+                             f'(or give initial_split), got {initial_size!r}')
+        if initial_split is not None and not os.path.isfile(initial_split):
+            raise FileNotFoundError(f'ActivePoolHook: initial_split {initial_split} not found')
+        self.budget, self.cycles = budget, cycles
+        self.initial_size, self.initial_split = initial_size, initial_split
+        self.epochs_per_cycle, self.subset, self.warm_start = epochs_per_cycle, subset, warm_start
+        self.strategy_cfg = dict(strategy)
+        self.strategy = STRATEGIES.build(self.strategy_cfg)
+        self.source_ratio, self.score_pipeline = tuple(source_ratio), score_pipeline
+        self.score_batch_size, self.metric, self.seed = score_batch_size, metric, seed
+        self.progress = progress
+        self.pool, self.rows, self._pending = None, [], None
+
+    # ------------------------------------------------------------ set-up
+    def before_train(self, runner):
+        model = self._model(runner)
+        needs = set(self.strategy.requires)
+        if 'sampler_scores' in needs and not hasattr(model, 'score'):
+            raise ValueError(f'{type(self.strategy).__name__} needs sampler scores, but the '
+                             f'model ({type(model).__name__}) has no sampler; wrap the '
+                             "detector in model=dict(type='TAALDetector', ...)")
+        loop = runner.train_loop
+        self.dataset = loop.dataloader.dataset
+        if isinstance(self.dataset, ActivePoolDataset):
+            self.dataset = self.dataset.dataset
+        self.ids = image_ids(self.dataset)
+        self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
+        self.seed = runner.seed if self.seed is None else self.seed
+        self._set_schedule(runner)
+        resumed = runner.epoch > 0 or runner.iter > 0
+        if resumed and self._pending:
+            self.pool = PoolState.from_state_dict(self._pending['pool'])
+            self.rows = list(self._pending['rows'])
+        else:
+            self.pool = self._initial_pool()
+            self.rows = []
+        self.pool_dir = os.path.join(runner.work_dir, 'pool')
+        self.start = TrainingStart(runner, os.path.join(self.pool_dir, 'initial_state.pth'),
+                                   load=resumed)
+        if not resumed:
+            self._save_pool()
+        runner.logger.info(f'active learning: pool {len(self.ids)} images, '
+                           f'{len(self.pool.labelled)} labelled, budget {self.budget} x '
+                           f'{self.cycles} cycles of {self.epochs_per_cycle} epochs, '
+                           f'strategy {self.strategy}')
+        self._use_labelled_split(runner)
+        self._cycle_started = time.perf_counter()
+
+    def _initial_pool(self):
+        pool = PoolState(self.ids)
+        if self.initial_split:
+            pool.init_from_ids(load_initial_ids(self.initial_split, self.ids))
+        else:
+            pool.init_random(self.initial_size, seed=self.seed)
+        return pool
+
+    def _set_schedule(self, runner):
+        loop = runner.train_loop
+        if self.epochs_per_cycle is None:
+            if loop.max_epochs % self.cycles:
+                raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
+                                 f'cycles={self.cycles}; set epochs_per_cycle')
+            self.epochs_per_cycle = loop.max_epochs // self.cycles
+        loop._max_epochs = self.cycles * self.epochs_per_cycle
+        if getattr(loop, 'val_interval', None) and self.epochs_per_cycle % loop.val_interval:
+            loop.val_interval = self.epochs_per_cycle
+
+    # ------------------------------------------------------------ the cycle
+    def before_train_epoch(self, runner):
+        epoch = runner.epoch
+        if epoch // self.epochs_per_cycle > self.pool.cycle:
+            self._validate_if_missing(runner)
+            self._grow(runner)
+            self.start.restore(runner, weights=not self.warm_start)
+            self._use_labelled_split(runner)
+            self._cycle_started = time.perf_counter()
+        self._seed_epoch(epoch)
+        runner.train_loop.dataloader.sampler.set_epoch(epoch)
+
+    def after_val_epoch(self, runner, metrics=None):
+        if not self._training(runner) or runner.epoch % self.epochs_per_cycle or not metrics:
+            return
+        cycle = runner.epoch // self.epochs_per_cycle - 1
+        if cycle != self.pool.cycle or any(r['cycle'] == cycle for r in self.rows):
+            return
+        self.rows.append(self._row(cycle, metrics))
+        self._report(runner)
+        if not self.pool.unlabelled and runner.epoch < runner.train_loop.max_epochs:
+            runner.logger.info('active learning: every pool image is labelled; '
+                               f'stopping after cycle {cycle}')
+            runner.train_loop.stop_training = True
+
+    def after_train(self, runner):
+        self._validate_if_missing(runner)
+        if is_main_process() and self.rows:
+            runner.logger.info('active learning results:\n' + markdown_table(self.rows))
+
+    # ------------------------------------------------------------ checkpoints
+    def before_save_checkpoint(self, runner, checkpoint):
+        if self.pool is not None:
+            checkpoint[CKPT_KEY] = dict(pool=self.pool.state_dict(), rows=self.rows)
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        self._pending = checkpoint.get(CKPT_KEY)
+
+    # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    @staticmethod
+    def _training(runner):
+        return runner._train_loop is not None and not isinstance(runner._train_loop, dict)
+
+    def _seed_epoch(self, epoch):
+        """Reseed the global RNGs per epoch: a resumed run augments like the original."""
+        seed = (self.seed * 100003 + epoch) % 2 ** 31
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+    def _validate_if_missing(self, runner):
+        cycle = self.pool.cycle
+        done = runner.epoch >= (cycle + 1) * self.epochs_per_cycle
+        if done and runner.val_loop is not None and not any(r['cycle'] == cycle for r in self.rows):
+            runner.logger.info(f'active learning: validating cycle {cycle} (resumed run)')
+            runner.val_loop.run()
+
+    def _use_labelled_split(self, runner):
+        cfg = runner.cfg.train_dataloader
+        labelled = [self.index_of[i] for i in self.pool.labelled]
+        unlabelled = [self.index_of[i] for i in self.pool.unlabelled]
+        if not getattr(self._model(runner), 'trains_on_unlabelled', False):
+            unlabelled = []
+        loader = Runner.build_dataloader(
+            dict(dataset=ActivePoolDataset(self.dataset), batch_size=cfg.batch_size,
+                 num_workers=cfg.get('num_workers', 0),
+                 persistent_workers=False, pin_memory=cfg.get('pin_memory', False),
+                 sampler=dict(type='ActivePoolSampler', labelled=labelled, unlabelled=unlabelled,
+                              batch_size=cfg.batch_size, source_ratio=self.source_ratio)),
+            seed=runner.seed)
+        loop = runner.train_loop
+        loop.dataloader = loader
+        remaining = loop.max_epochs - runner.epoch
+        loop._max_iters = runner.iter + remaining * len(loader)
+
+    def _grow(self, runner):
+        t0 = time.perf_counter()
+        model = self._model(runner)
+        cycle = self.pool.cycle
+        candidates = random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{cycle}')
+        budget = min(self.budget, len(self.pool.unlabelled))
+        if budget < self.budget:
+            runner.logger.warning(f'active learning: budget {self.budget} > {budget} unlabelled '
+                                  'images left; labelling all of them in this last cycle')
+        needs = set(self.strategy.requires)
+        outputs, labelled = PoolOutputs(ids=sorted(candidates)), None
+        if needs:
+            outputs = self._score(runner, model, candidates, needs)
+        if getattr(self.strategy, 'needs_labelled', False):
+            labelled = self._score(runner, model, self.pool.labelled, needs)
+        chosen = [None]
+        if is_main_process():
+            chosen[0] = self.strategy(outputs, budget, labelled=labelled, seed=f'{self.seed}-{cycle}')
+        broadcast_object_list(chosen)
+        scores = {}
+        if outputs.sampler_scores is not None:
+            scores = dict(zip(outputs.ids, outputs.sampler_scores.tolist()))
+        self.pool.add(chosen[0], budget, scores={i: scores.get(i, 0.0) for i in chosen[0]})
+        self._selection_seconds = time.perf_counter() - t0
+        self._save_pool()
+        runner.logger.info(f'active learning: cycle {self.pool.cycle} trains on '
+                           f'{len(self.pool.labelled)} labelled images ({budget} added by '
+                           f'{type(self.strategy).__name__} in {self._selection_seconds:.1f} s)')
+
+    def _score(self, runner, model, ids, needs):
+        sampler = getattr(model, 'sampler', None)
+        fixed = getattr(sampler, 'layout', None) == 'channel_tokens'
+        size = sampler.batch_size if fixed else \
+            (self.score_batch_size or runner.cfg.train_dataloader.batch_size)
+        pipeline = self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline
+        return score_images(model, self.dataset, ids, self.index_of, pipeline, needs, size,
+                            fixed_size=fixed, progress=self.progress,
+                            num_workers=runner.cfg.val_dataloader.get('num_workers', 0))
+
+    def _row(self, cycle, metrics):
+        key = self.metric or next((k for k in metrics if k.endswith('mAP')), None)
+        labelled = [self.index_of[i] for i in self.pool.labelled]
+        boxes = sum(sum(1 for inst in self.dataset.get_data_info(i)['instances']
+                        if not inst.get('ignore_flag', 0)) for i in labelled)
+        row = dict(cycle=cycle, labelled_images=len(labelled), labelled_boxes=boxes,
+                   mAP=float(metrics[key]) if key else None,
+                   train_seconds=round(time.perf_counter() - self._cycle_started, 2),
+                   selection_seconds=round(getattr(self, '_selection_seconds', 0.0), 2),
+                   strategy=self.strategy_cfg['type'], seed=self.seed)
+        row.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+        return row
+
+    def _report(self, runner):
+        row = self.rows[-1]
+        runner.visualizer.add_scalars(
+            {'al/mAP': row['mAP'] or 0.0, 'al/labelled_images': row['labelled_images']},
+            step=row['cycle'])
+        if is_main_process():
+            meta = dict(strategy=self.strategy_cfg, budget=self.budget, cycles=self.cycles,
+                        epochs_per_cycle=self.epochs_per_cycle, seed=self.seed,
+                        pool_size=len(self.ids), pool_digest=self.pool.digest,
+                        initial=self.pool.initial_dict(), subset=self.subset,
+                        warm_start=self.warm_start)
+            write_results(runner.work_dir, self.rows, meta)
+            plot_curve(os.path.join(runner.work_dir, 'al_curve.png'),
+                       {self.strategy_cfg['type']: self.rows})
+        runner.logger.info(f"active learning: cycle {row['cycle']}: "
+                           f"{row['labelled_images']} images, mAP {row['mAP']}")
+
+    def _save_pool(self):
+        if is_main_process():
+            self.pool.save(self.pool_dir)
+        barrier()

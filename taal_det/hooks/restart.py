@@ -1,0 +1,47 @@
+"""The training start every cycle returns to: model weights, optimizer, schedulers."""
+import copy
+import os
+
+import torch
+from mmengine.dist import barrier, is_main_process
+from mmengine.model import is_model_wrapper
+
+
+def _schedulers(runner):
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict):
+        return [s for group in schedulers.values() for s in group]
+    return list(schedulers)
+
+
+class TrainingStart:
+    """Captures the start of training (or loads it, for a resumed run) and restores it.
+
+    Weights, optimizer and scheduler states are kept in ``path``, so that a resumed
+    run restarts its next cycles from exactly the start of the run it continues.
+    """
+
+    def __init__(self, runner, path, load=False):
+        if load:
+            state = torch.load(path, map_location='cpu', weights_only=True)
+        else:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            state = dict(
+                model={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                optimizer=copy.deepcopy(runner.optim_wrapper.state_dict()),
+                schedulers=[copy.deepcopy(s.state_dict()) for s in _schedulers(runner)])
+            if is_main_process():
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                torch.save(state, path + '.tmp')
+                os.replace(path + '.tmp', path)
+            barrier()
+        self.state = state
+
+    def restore(self, runner, weights=True):
+        """Restart optimizer state (momentum) and schedulers; the weights too if asked."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if weights:
+            model.load_state_dict(self.state['model'])
+        runner.optim_wrapper.load_state_dict(copy.deepcopy(self.state['optimizer']))
+        for scheduler, state in zip(_schedulers(runner), self.state['schedulers']):
+            scheduler.load_state_dict(copy.deepcopy(state))

@@ -1,0 +1,9 @@
+from .base import STRATEGIES, BaseStrategy, PoolOutputs, random_subset, rank_lowest
+from .coreset import CoreSetStrategy, k_center_greedy
+from .random_sampling import RandomStrategy
+from .taal import TAALStrategy, taal_priority
+from .uncertainty import UncertaintyStrategy, image_uncertainty
+
+__all__ = ['STRATEGIES', 'BaseStrategy', 'PoolOutputs', 'random_subset', 'rank_lowest',
+           'TAALStrategy', 'taal_priority', 'RandomStrategy', 'UncertaintyStrategy',
+           'image_uncertainty', 'CoreSetStrategy', 'k_center_greedy']

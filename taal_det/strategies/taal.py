@@ -1,0 +1,27 @@
+"""The TAAL rule: label the images whose sampler score lies closest to a margin."""
+from .base import STRATEGIES, BaseStrategy, rank_lowest
+
+
+def taal_priority(scores, margin=0.1, mode='margin'):
+    """Lower is picked first: ``|s - margin|`` (paper) or ``s`` (most unlabelled-looking)."""
+    if mode == 'margin':
+        return (scores - margin).abs()
+    if mode == 'lowest':
+        return scores
+    raise ValueError(f"mode must be 'margin' or 'lowest', got {mode!r}")
+
+
+@STRATEGIES.register_module()
+class TAALStrategy(BaseStrategy):
+    """Pick the K images with the smallest ``|s - margin|`` of the sampler score s."""
+
+    requires = ('sampler_scores',)
+
+    def __init__(self, margin=0.1, mode='margin'):
+        if mode not in ('margin', 'lowest'):
+            raise ValueError(f"mode must be 'margin' or 'lowest', got {mode!r}")
+        self.margin, self.mode = margin, mode
+
+    def select(self, candidates, budget, labelled=None, seed=0):
+        scores = candidates.require('sampler_scores', 'TAALStrategy')
+        return rank_lowest(candidates.ids, taal_priority(scores, self.margin, self.mode), budget)

@@ -1,0 +1,69 @@
+import pytest
+import torch
+from mmdet.datasets import VOCDataset
+
+from taal_det.datasets import ActivePoolDataset, ActivePoolSampler, image_ids
+
+
+@pytest.fixture
+def pool(scenes_root):
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+                dict(type='PackDetInputs')]
+    return ActivePoolDataset(VOCDataset(
+        data_root=scenes_root, ann_file='ImageSets/Main/trainval.txt',
+        data_prefix=dict(sub_data_root=''), pipeline=pipeline,
+        metainfo=dict(classes=('tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+                               'shirt', 'sneaker', 'bag', 'ankle_boot'))))
+
+
+def test_unlabelled_view_has_no_annotations_and_says_so(pool):
+    n = len(pool.dataset)
+    labelled, unlabelled = pool[3], pool[n + 3]
+    assert labelled['data_samples'].al_labelled and not unlabelled['data_samples'].al_labelled
+    assert len(labelled['data_samples'].gt_instances) > 0
+    assert len(unlabelled['data_samples'].gt_instances) == 0
+    assert torch.equal(labelled['inputs'], unlabelled['inputs'])
+    assert pool.dataset.get_data_info(3)['instances']  # the dataset itself is untouched
+
+
+def test_image_ids_are_the_voc_ids(pool):
+    ids = image_ids(pool.dataset)
+    assert ids[0] == 'tv_00000' and len(set(ids)) == len(ids) == 24
+
+
+def test_sampler_mixes_batches_in_ratio_and_redraws_unlabelled(pool):
+    n = len(pool.dataset)
+    sampler = ActivePoolSampler(pool, labelled=[0, 1, 2, 3, 4], unlabelled=list(range(5, 24)),
+                                batch_size=4, source_ratio=(1, 1), seed=0)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 3 * 4  # ceil(5 labelled / 2 per batch) batches
+    for b in range(3):
+        batch = first[4 * b:4 * b + 4]
+        assert all(i < 5 for i in batch[:2]) and all(i >= n + 5 for i in batch[2:])
+    assert {i for i in first if i < n} == {0, 1, 2, 3, 4}  # one pass over the labelled set
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert [i for i in second if i >= n] != [i for i in first if i >= n]
+    sampler.set_epoch(0)
+    assert list(sampler) == first
+
+
+def test_sampler_without_unlabelled_and_bad_ratio(pool):
+    only = ActivePoolSampler(pool, labelled=[0, 1, 2], unlabelled=[], batch_size=2)
+    assert all(i < 3 for i in only) and len(only) == 4
+    with pytest.raises(ValueError, match='no room for unlabelled'):
+        ActivePoolSampler(pool, labelled=[0], unlabelled=[1], batch_size=1)
+    with pytest.raises(ValueError, match='no labelled image'):
+        ActivePoolSampler(pool, labelled=[], unlabelled=[1], batch_size=2)
+
+
+def test_distributed_ranks_get_disjoint_batches_of_one_epoch(pool, monkeypatch):
+    import taal_det.datasets.active_pool as ap
+    per_rank = []
+    for rank in (0, 1):
+        monkeypatch.setattr(ap, 'get_dist_info', lambda r=rank: (r, 2))
+        s = ActivePoolSampler(pool, labelled=list(range(7)), unlabelled=list(range(7, 24)),
+                              batch_size=4, seed=3)
+        per_rank.append(list(s))
+    assert len(per_rank[0]) == len(per_rank[1]) == 2 * 4
+    assert {i for i in per_rank[0] + per_rank[1] if i < 24} == set(range(7))
