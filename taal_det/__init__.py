@@ -5,6 +5,9 @@ TAAL models, the ActivePoolHook, the pool dataset/sampler and the acquisition
 strategies in mmdet's and taal_det's registries.
 """
 from . import datasets, evaluation, hooks, models, pool, strategies  # noqa: F401
+from .checkpoint_compat import ensure_training_checkpoints_load
 from .version import __version__
+
+ensure_training_checkpoints_load()
 
 __all__ = ['__version__']

@@ -101,6 +101,21 @@ def check_data_roots(cfg):
                              '(set it with --cfg-options or make the data first)')
 
 
+def prepare_cpu_distributed(cfg, launcher):
+    """Distributed training without GPUs: mmengine's pytorch launcher calls
+    torch.cuda.set_device and gives DDP a GPU id, which a CPU-only torch rejects; start
+    the gloo process group here and wrap the model without device ids."""
+    import torch
+    import torch.distributed as dist
+    if launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -109,6 +124,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     apply_overrides(cfg, args)
     check_data_roots(cfg)
+    prepare_cpu_distributed(cfg, args.launcher)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
