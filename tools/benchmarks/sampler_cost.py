@@ -1,0 +1,112 @@
+"""What the TAAL sampler costs, measured on the same images and model in one run.
+
+    python tools/benchmarks/sampler_cost.py [--models ssd300 faster_rcnn] [--repeat 3]
+
+For SSD300 (300 px) and Faster R-CNN R50-FPN (512 px), random init, CPU threads as set:
+* the sampler head (pooling + transformer + discriminator + BCE, forward and backward)
+  as a share of one joint training step;
+* the joint step against a bare-detector step on the labelled half of the batch;
+* scoring throughput (backbone + neck + sampler) against the bare backbone + neck
+  forward and against full detection inference (what uncertainty baselines run).
+"""
+import argparse
+import copy
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tests'))
+import taal_det  # noqa: E402,F401
+from taal_testing import FASTER_RCNN, SSD300, detector_cfg, fake_batch, taal_cfg  # noqa: E402
+
+MODELS_UNDER_TEST = dict(ssd300=(SSD300, 300, 8), faster_rcnn=(FASTER_RCNN, 512, 4))
+
+
+def timed(fn, repeat):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure(path, size, batch_size, repeat):
+    torch.manual_seed(0)
+    model = MODELS.build(taal_cfg(path))
+    model.sampler = MODELS.build(dict(type='TransformerSampler', in_channels=model.sampler.in_channels,
+                                      embed_dims=256, depth=1, num_heads=4))
+    bare = MODELS.build(detector_cfg(path))
+    half = batch_size // 2
+    mixed = fake_batch(batch_size, size, labelled=[1] * half + [0] * half)
+    labelled = fake_batch(half, size)
+    data = model.data_preprocessor(copy.deepcopy(mixed), True)
+    data_l = bare.data_preprocessor(copy.deepcopy(labelled), True)
+
+    def joint_step():
+        model.zero_grad()
+        losses = model(**copy.deepcopy(data), mode='loss')
+        sum(v.sum() if torch.is_tensor(v) else sum(x.sum() for x in v)
+            for k, v in losses.items() if 'loss' in k).backward()
+
+    def bare_step():
+        bare.zero_grad()
+        losses = bare(**copy.deepcopy(data_l), mode='loss')
+        sum(v.sum() if torch.is_tensor(v) else sum(x.sum() for x in v)
+            for k, v in losses.items() if 'loss' in k).backward()
+
+    with torch.no_grad():
+        feats = [f.detach() for f in model.extract_feat(data['inputs'])]
+    target = torch.tensor([1.0] * half + [0.0] * half)
+
+    def head_step():
+        leaves = [f.clone().requires_grad_() for f in feats]
+        logits, _ = model.sampler(leaves)
+        (0.5 * F.binary_cross_entropy_with_logits(logits, target)).backward()
+
+    model.train()
+    t_joint, t_bare, t_head = timed(joint_step, repeat), timed(bare_step, repeat), \
+        timed(head_step, repeat)
+    model.eval()
+    eval_data = model.data_preprocessor(copy.deepcopy(fake_batch(batch_size, size)), False)
+    with torch.no_grad():
+        t_feat = timed(lambda: model.extract_feat(eval_data['inputs']), repeat)
+        t_score = timed(lambda: model.score(eval_data['inputs']), repeat)
+        t_pred = timed(lambda: model.predict(eval_data['inputs'], eval_data['data_samples']), repeat)
+    return dict(joint=t_joint, bare=t_bare, head=t_head, feat=t_feat, score=t_score, pred=t_pred,
+                batch=batch_size)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--models', nargs='+', default=list(MODELS_UNDER_TEST),
+                        choices=list(MODELS_UNDER_TEST))
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    register_all_modules(init_default_scope=True)
+    for name in args.models:
+        path, size, batch = MODELS_UNDER_TEST[name]
+        r = measure(path, size, batch, args.repeat)
+        n = r['batch']
+        print(f'\n{name} at {size} px, batch {n} ({n // 2} labelled + {n // 2} unlabelled), '
+              f'{args.threads} threads, median of {args.repeat}')
+        print(f"  joint step {r['joint']:.3f} s; sampler head {r['head'] * 1000:.1f} ms = "
+              f"{100 * r['head'] / r['joint']:.2f} % of it (goal <= 1 %)")
+        print(f"  bare detector step on the {n // 2} labelled images {r['bare']:.3f} s: the "
+              f"joint step costs x{r['joint'] / r['bare']:.2f}")
+        print(f"  images/s: backbone+neck {n / r['feat']:.2f}, TAAL scoring {n / r['score']:.2f} "
+              f"(x{r['feat'] / r['score']:.3f} of backbone+neck, goal >= 0.9), full inference "
+              f"{n / r['pred']:.2f} (TAAL scoring is x{r['pred'] / r['score']:.2f} faster)")
+
+
+if __name__ == '__main__':
+    main()
