@@ -71,6 +71,8 @@ def apply_strategy(cfg, hook, name):
 
 def apply_overrides(cfg, args):
     hook = find_pool_hook(cfg)
+    per_cycle = args.epochs_per_cycle or hook.get('epochs_per_cycle') or \
+        cfg.train_cfg.max_epochs // hook['cycles']
     for key in ('budget', 'cycles', 'initial_size', 'initial_split', 'seed'):
         value = getattr(args, key)
         if value is not None:
@@ -79,11 +81,10 @@ def apply_overrides(cfg, args):
         hook.pop('initial_size', None)
     if args.strategy:
         apply_strategy(cfg, hook, args.strategy)
+        hook['label'] = args.strategy
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:
-        per_cycle = args.epochs_per_cycle or hook.get('epochs_per_cycle') or \
-            cfg.train_cfg.max_epochs // find_pool_hook(Config.fromfile(args.config)).get('cycles')
         hook['epochs_per_cycle'] = per_cycle
         cfg.train_cfg.max_epochs = hook['cycles'] * per_cycle
         if cfg.train_cfg.get('val_interval'):

@@ -17,11 +17,12 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(cat "${reqs[@]}" | sha1sum)" ]; t
 fi
 [ -x "$venv/bin/python" ] || { say "creating virtual environment $venv"; "$py" -m venv "$venv"; }
 pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
+quiet() { "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2); }  # local index noise
 has() { "$venv/bin/python" -c "import $1" >/dev/null 2>&1; }
 
 start=$(date +%s)
-has torch || { say "installing torch (CPU build where no CUDA is wanted)"; "${pip[@]}" torch==2.13.0; }
-"${pip[@]}" -r "$root/requirements/build.txt"
+has torch || { say "installing torch 2.13.0"; quiet "${pip[@]}" torch==2.13.0; }
+quiet "${pip[@]}" -r "$root/requirements/build.txt"
 if ! "$venv/bin/python" -c "from mmcv.ops import nms, RoIAlign" >/dev/null 2>&1; then
   say "building mmcv 2.1.0 with compiled ops from source: about 20 min on 2 cores the first"
   say "time, about 1 min once pip's wheel cache holds the wheel (progress: $venv/mmcv_build.log)"
@@ -34,9 +35,9 @@ if ! "$venv/bin/python" -c "from mmcv.ops import nms, RoIAlign" >/dev/null 2>&1;
   kill $ticker 2>/dev/null
 fi
 say "installing mmengine, mmdet, data packages and test tools"
-"${pip[@]}" -r "$root/requirements/runtime.txt" -r "$root/requirements/tests.txt"
-"${pip[@]}" --no-deps -r "$root/requirements/data.txt"
-"${pip[@]}" --no-deps -e "$root"
+quiet "${pip[@]}" -r "$root/requirements/runtime.txt" -r "$root/requirements/tests.txt"
+quiet "${pip[@]}" --no-deps -r "$root/requirements/data.txt"
+quiet "${pip[@]}" --no-deps -e "$root"
 "$venv/bin/python" -c "from mmcv.ops import nms, RoIAlign; import mmdet, taal_det" \
   || { say "import check failed"; exit 1; }
 cat "${reqs[@]}" | sha1sum >"$stamp"

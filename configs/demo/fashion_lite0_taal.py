@@ -20,9 +20,10 @@ test_pipeline = [
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-data = dict(data_root=data_root, metainfo=dict(classes=classes))
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline, **data))
-val_dataloader = dict(batch_size=16, dataset=dict(pipeline=test_pipeline, **data))
+train_dataloader = dict(batch_size=16, dataset=dict(
+    data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline))
+val_dataloader = dict(batch_size=16, dataset=dict(
+    data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
 test_dataloader = val_dataloader
 custom_hooks = [
     dict(type='ActivePoolHook', initial_size=100, budget=100, cycles=4,

@@ -6,7 +6,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['taal_det'], allow_failed_imports=False)
 
-cycles, epochs_per_cycle = 4, 16
+cycles, epochs_per_cycle = 4, 12
 
 model = dict(
     _delete_=True,
@@ -25,12 +25,14 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycl
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=4e-5))
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=4e-5),
+    # The sampler head starts from scratch: a larger learning rate (docs/method.md).
+    paramwise_cfg=dict(custom_keys=dict(sampler=dict(lr_mult=10))))
 # Per cycle: every cycle restarts the schedule.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
     dict(type='MultiStepLR', by_epoch=True, begin=0, end=epochs_per_cycle,
-         milestones=[12], gamma=0.1)
+         milestones=[9], gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),

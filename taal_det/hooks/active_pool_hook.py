@@ -48,6 +48,8 @@ class ActivePoolHook(Hook):
         metric: the validation metric reported as ``mAP``; ``None`` picks the first
             key ending in ``mAP``.
         seed: seed of the initial split and of the strategy; defaults to the runner's.
+        label: the method's name in reports (default: the strategy type).
+        progress: show a progress bar while scoring.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -55,7 +57,7 @@ class ActivePoolHook(Hook):
     def __init__(self, budget, cycles, initial_size=None, initial_split=None,
                  epochs_per_cycle=None, strategy=dict(type='TAALStrategy'), subset=None,
                  warm_start=False, source_ratio=(1, 1), score_pipeline=None,
-                 score_batch_size=None, metric=None, seed=None, progress=True):
+                 score_batch_size=None, metric=None, seed=None, label=None, progress=True):
         for name, value in (('budget', budget), ('cycles', cycles)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f'ActivePoolHook: {name} must be a positive integer, '
@@ -72,7 +74,7 @@ class ActivePoolHook(Hook):
         self.strategy = STRATEGIES.build(self.strategy_cfg)
         self.source_ratio, self.score_pipeline = tuple(source_ratio), score_pipeline
         self.score_batch_size, self.metric, self.seed = score_batch_size, metric, seed
-        self.progress = progress
+        self.label, self.progress = label or self.strategy_cfg['type'], progress
         self.pool, self.rows, self._pending = None, [], None
 
     # ------------------------------------------------------------ set-up
@@ -256,7 +258,7 @@ class ActivePoolHook(Hook):
                    mAP=float(metrics[key]) if key else None,
                    train_seconds=round(time.perf_counter() - self._cycle_started, 2),
                    selection_seconds=round(getattr(self, '_selection_seconds', 0.0), 2),
-                   strategy=self.strategy_cfg['type'], seed=self.seed)
+                   strategy=self.label, seed=self.seed)
         row.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
         return row
 
@@ -266,16 +268,24 @@ class ActivePoolHook(Hook):
             {'al/mAP': row['mAP'] or 0.0, 'al/labelled_images': row['labelled_images']},
             step=row['cycle'])
         if is_main_process():
-            meta = dict(strategy=self.strategy_cfg, budget=self.budget, cycles=self.cycles,
+            meta = dict(label=self.label, strategy=self.strategy_cfg, budget=self.budget,
+                        cycles=self.cycles, test_set=self._test_set(runner),
                         epochs_per_cycle=self.epochs_per_cycle, seed=self.seed,
                         pool_size=len(self.ids), pool_digest=self.pool.digest,
                         initial=self.pool.initial_dict(), subset=self.subset,
                         warm_start=self.warm_start)
             write_results(runner.work_dir, self.rows, meta)
             plot_curve(os.path.join(runner.work_dir, 'al_curve.png'),
-                       {self.strategy_cfg['type']: self.rows})
+                       {self.label: self.rows})
         runner.logger.info(f"active learning: cycle {row['cycle']}: "
                            f"{row['labelled_images']} images, mAP {row['mAP']}")
+
+    @staticmethod
+    def _test_set(runner):
+        if runner.val_loop is None:
+            return None
+        dataset = runner.val_dataloader.dataset
+        return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None))
 
     def _save_pool(self):
         if is_main_process():

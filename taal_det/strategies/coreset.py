@@ -9,6 +9,7 @@ the labelled set are computed in blocks of ``block`` rows: memory stays O(N * bl
 """
 import random
 
+import numpy as np
 import torch
 
 from .base import STRATEGIES, BaseStrategy
@@ -23,27 +24,26 @@ class _ExactMinDistance:
     ``2 * tol``); only those are measured again in float64.
     """
 
-    def __init__(self, features, sq_norms, capacity, tol):
-        self.features, self.sq_norms, self.tol = features, sq_norms, tol
-        self.centres = torch.empty(capacity, features.shape[1])
-        self.centre_sq_norms = torch.empty(capacity)
+    def __init__(self, rows, sq_norms, capacity, tol):
+        self.rows, self.sq_norms, self.tol = rows, sq_norms, tol
+        self.centres = np.empty((capacity, rows.shape[1]), dtype=np.float32)
+        self.centre_sq_norms = np.empty(capacity, dtype=np.float32)
         self.count = 0
         self.cache = {}
 
     def add_centres(self, centres):
         end = self.count + len(centres)
         self.centres[self.count:end] = centres
-        self.centre_sq_norms[self.count:end] = (centres * centres).sum(1)
+        self.centre_sq_norms[self.count:end] = np.einsum('ij,ij->i', centres, centres)
         self.count = end
 
     def __call__(self, i):
         done, value = self.cache.get(i, (0, float('inf')))
         if done < self.count:
-            centres = self.centres[done:self.count]
-            approx = torch.addmv(self.centre_sq_norms[done:self.count], centres,
-                                 self.features[i], alpha=-2) + self.sq_norms[i]
-            close = centres[approx <= approx.min() + 2 * self.tol].double()
-            value = min(value, float(((close - self.features[i].double()) ** 2).sum(1).min()))
+            centres, row = self.centres[done:self.count], self.rows[i]
+            approx = self.centre_sq_norms[done:self.count] - 2 * (centres @ row) + self.sq_norms[i]
+            close = centres[approx <= approx.min() + 2 * self.tol].astype(np.float64)
+            value = min(value, float(((close - row.astype(np.float64)) ** 2).sum(1).min()))
             self.cache[i] = (self.count, value)
         return value
 
@@ -71,24 +71,29 @@ def k_center_greedy(features, labelled_features, k, block=1024, first=0):
         scale = max(scale, float((labelled_features.float() ** 2).sum(1).max()))
     # Rounding bound of a float32 squared distance (dot products of length dim).
     tol = 4 * (dim + 4) * UNIT_ROUNDOFF * scale
-    exact = _ExactMinDistance(features, sq_norms, n_lab + k, tol)
+    # The loop runs on numpy over the same memory: its float32 matrix-vector kernel and
+    # its small-array operations cost less per pick than torch's.
+    rows, sq, min_dist = features.numpy(), sq_norms.numpy(), min_dist.numpy()
+    exact = _ExactMinDistance(rows, sq, n_lab + k, tol)
     if n_lab:
-        exact.add_centres(labelled_features.float())
-    picks, dist = [], torch.empty(n)
+        exact.add_centres(labelled_features.float().numpy())
+    picks, dist = [], np.empty(n, dtype=np.float32)
     for step in range(k):
         if step == 0 and not n_lab:
             pick = first
         else:
-            top = float(min_dist.max())
-            near = (min_dist >= top - 2 * tol).nonzero().flatten().tolist()
-            pick = near[0] if len(near) == 1 else max(near, key=lambda i: (exact(i), -i))
+            pick = int(min_dist.argmax())
+            near = np.flatnonzero(min_dist >= min_dist[pick] - 2 * tol)
+            if len(near) > 1:
+                pick = max(near.tolist(), key=lambda i: (exact(i), -i))
         picks.append(pick)
-        centre = features[pick]
-        torch.addmv(sq_norms, features, centre, alpha=-2, out=dist)
-        dist += sq_norms[pick]
-        torch.minimum(min_dist, dist, out=min_dist)
+        np.dot(rows, rows[pick], out=dist)
+        dist *= -2
+        dist += sq
+        dist += sq[pick]
+        np.minimum(min_dist, dist, out=min_dist)
         min_dist[pick] = -1.0 - 4 * tol  # never picked twice, even among duplicates
-        exact.add_centres(centre[None])
+        exact.add_centres(rows[pick:pick + 1])
     return picks
 
 

@@ -3,7 +3,7 @@
 dataset_type = 'VOCDataset'
 data_root = 'data/trees/'
 classes = ('Tree', )
-input_size = 320
+input_size = 256
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -1,0 +1,64 @@
+import json
+import os
+import sys
+
+import pytest
+
+from taal_det.evaluation import aubc, markdown_table
+from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, load_run,
+                                        markdown_report, summarise)
+from taal_testing import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import al_report  # noqa: E402
+
+
+def test_aubc_is_the_normalised_trapezoid_area():
+    assert aubc([100, 200, 300], [0.2, 0.4, 0.4]) == pytest.approx((0.3 * 100 + 0.4 * 100) / 200)
+    assert aubc([50], [0.7]) == 0.7
+    with pytest.raises(ValueError):
+        aubc([1, 2], [0.5])
+
+
+def make_run(tmp_path, label, seed, maps, initial=('a', 'b'), budget=2, pool='p1'):
+    folder = tmp_path / f'{label}_{seed}'
+    folder.mkdir()
+    meta = dict(label=label, strategy=dict(type=label), seed=seed, budget=budget,
+                pool_digest=pool, test_set=dict(images=10, ann_file='t.txt'),
+                initial=dict(ids=list(initial)))
+    cycles = [dict(cycle=i, labelled_images=2 + budget * i, mAP=m) for i, m in enumerate(maps)]
+    (folder / 'al_results.json').write_text(json.dumps(dict(meta=meta, cycles=cycles)))
+    return str(folder)
+
+
+def test_mean_std_table_and_aubc_per_method(tmp_path):
+    runs = [load_run(make_run(tmp_path, 'taal', 0, [0.1, 0.3])),
+            load_run(make_run(tmp_path, 'taal', 1, [0.3, 0.5], initial=('c', 'd'))),
+            load_run(make_run(tmp_path, 'random', 0, [0.1, 0.2]))]
+    check_protocols(runs)
+    summary = summarise(runs)
+    assert summary['taal']['curve'][4][:2] == pytest.approx((0.4, 0.1414), abs=1e-4)
+    assert summary['taal']['aubc'] == pytest.approx((0.3, 0.1414, 2), abs=1e-4)
+    text = markdown_report(summary)
+    assert '| 4 | 0.2000 ± 0.0000 | 0.4000 ± 0.1414 |' in text
+    assert '| taal | 0.3000 ± 0.1414 | 2 |' in text
+
+
+@pytest.mark.parametrize('change, message', [(dict(budget=3), 'differ in budget'),
+                                             (dict(pool='p2'), 'differ in pool_digest'),
+                                             (dict(initial=('x', 'y')), 'different initial splits')])
+def test_refuses_runs_of_different_protocols(tmp_path, change, message):
+    a = make_run(tmp_path, 'taal', 0, [0.1, 0.3])
+    b = make_run(tmp_path, 'random', 0, [0.1, 0.2], **change)
+    with pytest.raises(ProtocolMismatch, match=message):
+        check_protocols([load_run(a), load_run(b)])
+    with pytest.raises(SystemExit, match=message):
+        al_report.main([a, b, '--out', str(tmp_path / 'r')])
+    al_report.main([a, b, '--out', str(tmp_path / 'r'), '--allow-mixed'])
+    assert os.path.getsize(str(tmp_path / 'r.png')) > 1000
+
+
+def test_per_run_table_lists_every_cycle():
+    text = markdown_table([dict(cycle=0, labelled_images=5, mAP=0.25), dict(cycle=1, labelled_images=9, mAP=0.5)])
+    assert text.splitlines()[0] == '| cycle | labelled_images | mAP |'
+    assert text.splitlines()[3] == '| 1 | 9 | 0.5000 |'
