@@ -42,6 +42,7 @@ def test_cli_overrides_and_baselines_train_the_bare_detector():
     assert (hook['budget'], hook['cycles'], hook['seed']) == (7, 3, 4)
     assert hook['strategy'] == dict(type='RandomStrategy')
     assert cfg.model.type == 'SingleStageDetector' and cfg.model.data_preprocessor
+    assert cfg.train_dataloader.batch_size == 4  # the labelled half of TAAL's batch of 8
     assert cfg.train_cfg.max_epochs == 6 and cfg.randomness.seed == 4
     jls = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
     al_train.apply_overrides(jls, al_train.parse_args(['x.py', '--strategy', 'jls']))

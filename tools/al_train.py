@@ -57,10 +57,14 @@ def apply_strategy(cfg, hook, name):
     strategy = STRATEGY_ALIASES.get(name.lower(), name)
     wrapped = cfg.model.get('type') == 'TAALDetector'
     if strategy != 'TAALStrategy' and wrapped:
-        # A baseline trains the bare detector on labelled images only.
+        # A baseline trains the bare detector on the labelled part of TAAL's batches:
+        # as many labelled images per step, as many steps per epoch.
         detector = cfg.model.detector
         detector.setdefault('data_preprocessor', cfg.model.get('data_preprocessor'))
         cfg.model = detector
+        labelled, unlabelled = hook.get('source_ratio', (1, 1))
+        batch = cfg.train_dataloader.batch_size
+        cfg.train_dataloader.batch_size = max(1, round(batch * labelled / (labelled + unlabelled)))
     if name.lower() == 'jls':
         if not wrapped:
             raise SystemExit('error: --strategy jls needs a TAALDetector model')
