@@ -67,3 +67,35 @@ def test_distributed_ranks_get_disjoint_batches_of_one_epoch(pool, monkeypatch):
         per_rank.append(list(s))
     assert len(per_rank[0]) == len(per_rank[1]) == 2 * 4
     assert {i for i in per_rank[0] + per_rank[1] if i < 24} == set(range(7))
+
+
+def test_concatenated_datasets_keep_their_own_pipelines(scenes_root):
+    """VOC07+12 pools are mmengine ConcatDatasets of two VOCDatasets."""
+    from mmengine.dataset import ConcatDataset
+    classes = dict(classes=('tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt',
+                            'sneaker', 'bag', 'ankle_boot'))
+    parts = [VOCDataset(data_root=scenes_root, ann_file=f'ImageSets/Main/{split}.txt',
+                        data_prefix=dict(sub_data_root=''), metainfo=classes,
+                        pipeline=[dict(type='LoadImageFromFile'),
+                                  dict(type='LoadAnnotations', with_bbox=True),
+                                  dict(type='Resize', scale=(size, size), keep_ratio=False),
+                                  dict(type='PackDetInputs')])
+             for split, size in (('trainval', 32), ('test', 48))]
+    pool = ActivePoolDataset(ConcatDataset(parts))
+    ids = image_ids(pool.dataset)
+    assert len(ids) == 32 and ids[24] == 'te_00000'
+    assert pool[0]['inputs'].shape[-1] == 32 and pool[24]['inputs'].shape[-1] == 48
+    assert len(pool[32 + 24]['data_samples'].gt_instances) == 0
+
+
+def test_a_dataset_without_image_ids_is_refused():
+    class NoIds:
+        def __len__(self):
+            return 2
+
+        def get_data_info(self, i):
+            return dict(img_path=f'{i}.jpg')
+    with pytest.raises(TypeError, match='cannot be restricted by image ids'):
+        image_ids(NoIds())
+    with pytest.raises(TypeError, match='no get_data_info'):
+        image_ids([1, 2])

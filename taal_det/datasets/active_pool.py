@@ -43,19 +43,30 @@ class ActivePoolDataset(Dataset):
     def __len__(self):
         return 2 * len(self.dataset)
 
+    def _source(self, idx):
+        """The dataset that holds image ``idx`` and its index there (unwraps
+        mmengine's ConcatDataset, whose parts keep their own pipelines)."""
+        dataset = self.dataset
+        while hasattr(dataset, '_get_ori_dataset_idx'):
+            part, idx = dataset._get_ori_dataset_idx(idx)
+            dataset = dataset.datasets[part]
+        return dataset, idx
+
     def __getitem__(self, idx):
         n = len(self.dataset)
-        base, labelled = idx % n, idx < n
+        labelled = idx < n
+        dataset, base = self._source(idx % n)
         for _ in range(self.max_refetch + 1):
-            info = self.dataset.get_data_info(base)
+            info = dataset.get_data_info(base)
             if not labelled:
                 info['instances'] = []
-            data = self.dataset.pipeline(info)
+            data = dataset.pipeline(info)
             if data is not None:
                 data['data_samples'].set_metainfo({LABELLED_KEY: labelled})
                 return data
-        raise RuntimeError(f'the train pipeline dropped image {base} {self.max_refetch + 1} '
-                           'times; an active-learning pool cannot swap it for another image')
+        raise RuntimeError(f'the train pipeline dropped image {idx % n} '
+                           f'{self.max_refetch + 1} times; an active-learning pool cannot '
+                           'swap it for another image')
 
 
 @DATA_SAMPLERS.register_module()
