@@ -94,7 +94,10 @@ class ActivePoolHook(Hook):
         self.seed = runner.seed if self.seed is None else self.seed
         self._set_schedule(runner)
         resumed = runner.epoch > 0 or runner.iter > 0
-        if resumed and self._pending:
+        if resumed and not self._pending:
+            raise ValueError('the resumed checkpoint holds no active-learning state (it was not '
+                             'saved by a run with ActivePoolHook); start a new run instead')
+        if resumed:
             self.pool = PoolState.from_state_dict(self._pending['pool'])
             self.rows = list(self._pending['rows'])
         else:
@@ -229,10 +232,10 @@ class ActivePoolHook(Hook):
         if is_main_process():
             chosen[0] = self.strategy(outputs, budget, labelled=labelled, seed=f'{self.seed}-{cycle}')
         broadcast_object_list(chosen)
-        scores = {}
+        scores = None
         if outputs.sampler_scores is not None:
             scores = dict(zip(outputs.ids, outputs.sampler_scores.tolist()))
-        self.pool.add(chosen[0], budget, scores={i: scores.get(i, 0.0) for i in chosen[0]})
+        self.pool.add(chosen[0], budget, scores=scores)
         self._selection_seconds = time.perf_counter() - t0
         self._save_pool()
         runner.logger.info(f'active learning: cycle {self.pool.cycle} trains on '
