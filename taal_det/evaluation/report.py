@@ -71,7 +71,7 @@ def summarise(runs, metric='mAP'):
 def markdown_report(summary, metric='mAP'):
     labels = list(summary)
     sizes = sorted({n for s in summary.values() for n in s['curve']})
-    head = f'| labelled images | ' + ' | '.join(labels) + ' |'
+    head = '| labelled images | ' + ' | '.join(labels) + ' |'
     lines = [head, '|---|' + '---|' * len(labels)]
     for n in sizes:
         cells = []

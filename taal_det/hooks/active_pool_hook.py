@@ -230,7 +230,8 @@ class ActivePoolHook(Hook):
             labelled = self._score(runner, model, self.pool.labelled, needs)
         chosen = [None]
         if is_main_process():
-            chosen[0] = self.strategy(outputs, budget, labelled=labelled, seed=f'{self.seed}-{cycle}')
+            chosen[0] = self.strategy(outputs, budget, labelled=labelled,
+                                      seed=f'{self.seed}-{cycle}')
         broadcast_object_list(chosen)
         scores = None
         if outputs.sampler_scores is not None:

@@ -23,7 +23,8 @@ from mmdet.utils import register_all_modules
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tests'))
 import taal_det  # noqa: E402,F401
-from taal_testing import FASTER_RCNN, SSD300, detector_cfg, fake_batch, taal_cfg  # noqa: E402
+from taal_testing import (FASTER_RCNN, SSD300, detector_cfg, fake_batch, taal_cfg,  # noqa: E402
+                          total)
 
 MODELS_UNDER_TEST = dict(ssd300=(SSD300, 300, 8), faster_rcnn=(FASTER_RCNN, 512, 4))
 
@@ -41,8 +42,8 @@ def timed(fn, repeat):
 def measure(path, size, batch_size, repeat):
     torch.manual_seed(0)
     model = MODELS.build(taal_cfg(path))
-    model.sampler = MODELS.build(dict(type='TransformerSampler', in_channels=model.sampler.in_channels,
-                                      embed_dims=256, depth=1, num_heads=4))
+    model.sampler = MODELS.build(dict(type='TransformerSampler', embed_dims=256, depth=1,
+                                      num_heads=4, in_channels=model.sampler.in_channels))
     bare = MODELS.build(detector_cfg(path))
     half = batch_size // 2
     mixed = fake_batch(batch_size, size, labelled=[1] * half + [0] * half)
@@ -52,15 +53,11 @@ def measure(path, size, batch_size, repeat):
 
     def joint_step():
         model.zero_grad()
-        losses = model(**copy.deepcopy(data), mode='loss')
-        sum(v.sum() if torch.is_tensor(v) else sum(x.sum() for x in v)
-            for k, v in losses.items() if 'loss' in k).backward()
+        total(model(**copy.deepcopy(data), mode='loss')).backward()
 
     def bare_step():
         bare.zero_grad()
-        losses = bare(**copy.deepcopy(data_l), mode='loss')
-        sum(v.sum() if torch.is_tensor(v) else sum(x.sum() for x in v)
-            for k, v in losses.items() if 'loss' in k).backward()
+        total(bare(**copy.deepcopy(data_l), mode='loss')).backward()
 
     with torch.no_grad():
         feats = [f.detach() for f in model.extract_feat(data['inputs'])]
@@ -79,7 +76,8 @@ def measure(path, size, batch_size, repeat):
     with torch.no_grad():
         t_feat = timed(lambda: model.extract_feat(eval_data['inputs']), repeat)
         t_score = timed(lambda: model.score(eval_data['inputs']), repeat)
-        t_pred = timed(lambda: model.predict(eval_data['inputs'], eval_data['data_samples']), repeat)
+        t_pred = timed(lambda: model.predict(eval_data['inputs'], eval_data['data_samples']),
+                       repeat)
     return dict(joint=t_joint, bare=t_bare, head=t_head, feat=t_feat, score=t_score, pred=t_pred,
                 batch=batch_size)
 
