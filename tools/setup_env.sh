@@ -28,11 +28,12 @@ if ! "$venv/bin/python" -c "from mmcv.ops import nms, RoIAlign" >/dev/null 2>&1;
   say "time, about 1 min once pip's wheel cache holds the wheel (progress: $venv/mmcv_build.log)"
   ( while sleep 60; do say "  mmcv build still running ($(( ($(date +%s) - start) / 60 )) min)"; done ) &
   ticker=$!
-  trap 'kill $ticker 2>/dev/null' EXIT
+  trap 'kill $ticker 2>/dev/null || true' EXIT
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "$venv/bin/python" -m pip install -v \
     --disable-pip-version-check --no-build-isolation mmcv==2.1.0 >"$venv/mmcv_build.log" 2>&1 \
     || { tail -30 "$venv/mmcv_build.log" >&2; say "mmcv build failed, full log: $venv/mmcv_build.log"; exit 1; }
-  kill $ticker 2>/dev/null
+  kill $ticker 2>/dev/null || true
+  trap - EXIT
 fi
 say "installing mmengine, mmdet, data packages and test tools"
 quiet "${pip[@]}" -r "$root/requirements/runtime.txt" -r "$root/requirements/tests.txt"
