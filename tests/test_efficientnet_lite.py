@@ -43,3 +43,11 @@ def test_feature_maps_at_strides_8_16_32():
     assert model.out_channels == [40, 112, 320]
     with pytest.raises(ValueError, match='out_indices'):
         EfficientNetLite0(out_indices=(4, 16))
+
+
+def test_frozen_stages_are_frozen_from_construction():
+    model = EfficientNetLite0(frozen_stages=1)
+    assert not any(p.requires_grad for p in model._conv_stem.parameters())
+    assert not any(p.requires_grad for p in model._blocks[1].parameters())
+    assert all(p.requires_grad for p in model._blocks[2].parameters())
+    assert not model.train()._blocks[0]._bn1.training

@@ -93,6 +93,7 @@ class EfficientNetLite0(BaseModule):
             self._conv_head = SameConv2d(320, 1280, 1, bias=False)
             self._bn1 = _bn(1280)
             self._fc = nn.Linear(1280, 1000)
+        self._freeze()  # before any DDP wrapping, which registers trainable parameters
 
     def forward(self, x):
         x = F.relu6(self._bn0(self._conv_stem(x)))
