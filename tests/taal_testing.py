@@ -35,8 +35,12 @@ def taal_cfg(path, **kwargs):
 
 
 def build(cfg):
+    """Build and initialise (init_cfg without pretrained weights): modules such as
+    SSD's L2Norm hold uninitialised memory until init_weights()."""
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
 
 
 def fake_batch(n, size=64, num_classes=3, labelled=None, seed=0):

@@ -23,8 +23,8 @@ from mmdet.utils import register_all_modules
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tests'))
 import taal_det  # noqa: E402,F401
-from taal_testing import (FASTER_RCNN, SSD300, detector_cfg, fake_batch, taal_cfg,  # noqa: E402
-                          total)
+from taal_testing import (FASTER_RCNN, SSD300, build, detector_cfg, fake_batch,  # noqa: E402
+                          taal_cfg, total)
 
 MODELS_UNDER_TEST = dict(ssd300=(SSD300, 300, 8), faster_rcnn=(FASTER_RCNN, 512, 4))
 
@@ -40,11 +40,10 @@ def timed(fn, repeat):
 
 
 def measure(path, size, batch_size, repeat):
-    torch.manual_seed(0)
-    model = MODELS.build(taal_cfg(path))
+    model = build(taal_cfg(path))
     model.sampler = MODELS.build(dict(type='TransformerSampler', embed_dims=256, depth=1,
                                       num_heads=4, in_channels=model.sampler.in_channels))
-    bare = MODELS.build(detector_cfg(path))
+    bare = build(detector_cfg(path))
     half = batch_size // 2
     mixed = fake_batch(batch_size, size, labelled=[1] * half + [0] * half)
     labelled = fake_batch(half, size)
