@@ -13,7 +13,6 @@ import numpy as np
 import torch
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmdet.registry import HOOKS
 
@@ -21,7 +20,7 @@ from taal_det.datasets import ActivePoolDataset, image_ids
 from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
-from .restart import TrainingStart
+from .restart import TrainingStart, unwrapped_model
 from .scoring import score_images
 
 CKPT_KEY = 'active_learning'
@@ -79,7 +78,7 @@ class ActivePoolHook(Hook):
 
     # ------------------------------------------------------------ set-up
     def before_train(self, runner):
-        model = self._model(runner)
+        model = unwrapped_model(runner)
         needs = set(self.strategy.requires)
         if 'sampler_scores' in needs and not hasattr(model, 'score'):
             raise ValueError(f'{type(self.strategy).__name__} needs sampler scores, but the '
@@ -174,10 +173,6 @@ class ActivePoolHook(Hook):
 
     # ------------------------------------------------------------ helpers
     @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
-    @staticmethod
     def _training(runner):
         return runner._train_loop is not None and not isinstance(runner._train_loop, dict)
 
@@ -199,7 +194,7 @@ class ActivePoolHook(Hook):
         cfg = runner.cfg.train_dataloader
         labelled = [self.index_of[i] for i in self.pool.labelled]
         unlabelled = [self.index_of[i] for i in self.pool.unlabelled]
-        if not getattr(self._model(runner), 'trains_on_unlabelled', False):
+        if not getattr(unwrapped_model(runner), 'trains_on_unlabelled', False):
             unlabelled = []
         loader = Runner.build_dataloader(
             dict(dataset=ActivePoolDataset(self.dataset), batch_size=cfg.batch_size,
@@ -215,7 +210,7 @@ class ActivePoolHook(Hook):
 
     def _grow(self, runner):
         t0 = time.perf_counter()
-        model = self._model(runner)
+        model = unwrapped_model(runner)
         cycle = self.pool.cycle
         candidates = random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{cycle}')
         budget = min(self.budget, len(self.pool.unlabelled))

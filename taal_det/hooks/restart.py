@@ -7,6 +7,11 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
 
 
+def unwrapped_model(runner):
+    """The runner's model without its (distributed) wrapper."""
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
 def _schedulers(runner):
     schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict):
@@ -25,9 +30,9 @@ class TrainingStart:
         if load:
             state = torch.load(path, map_location='cpu', weights_only=True)
         else:
-            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
             state = dict(
-                model={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                model={k: v.detach().cpu().clone()
+                       for k, v in unwrapped_model(runner).state_dict().items()},
                 optimizer=copy.deepcopy(runner.optim_wrapper.state_dict()),
                 schedulers=[copy.deepcopy(s.state_dict()) for s in _schedulers(runner)])
             if is_main_process():
@@ -39,9 +44,8 @@ class TrainingStart:
 
     def restore(self, runner, weights=True):
         """Restart optimizer state (momentum) and schedulers; the weights too if asked."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if weights:
-            model.load_state_dict(self.state['model'])
+            unwrapped_model(runner).load_state_dict(self.state['model'])
         runner.optim_wrapper.load_state_dict(copy.deepcopy(self.state['optimizer']))
         for scheduler, state in zip(_schedulers(runner), self.state['schedulers']):
             scheduler.load_state_dict(copy.deepcopy(state))

@@ -110,16 +110,17 @@ class PoolState:
         expected = min(budget, len(self.pool_ids) - len(labelled))
         if len(selected) != expected:
             raise PoolError(f'selection: expected {expected} ids, got {len(selected)}')
-        scores = dict(scores or {})
-        missing = [i for i in selected if i not in scores] if scores else []
-        if missing:
-            raise PoolError(f'selection: no score for selected id {missing[0]!r}')
-        bad = [i for i in selected if scores and not math.isfinite(float(scores[i]))]
-        if bad:
-            raise PoolError(f'selection: score of {bad[0]!r} is not finite')
+        kept = {}
+        if scores:
+            missing = [i for i in selected if i not in scores]
+            if missing:
+                raise PoolError(f'selection: no score for selected id {missing[0]!r}')
+            kept = {i: float(scores[i]) for i in selected}
+            bad = [i for i, v in kept.items() if not math.isfinite(v)]
+            if bad:
+                raise PoolError(f'selection: score of {bad[0]!r} is not finite')
         self.labelled.extend(selected)
-        self.history.append(dict(cycle=len(self.history), added=list(selected),
-                                 scores={i: float(scores[i]) for i in selected} if scores else {}))
+        self.history.append(dict(cycle=len(self.history), added=list(selected), scores=kept))
 
     @property
     def exhausted(self):
