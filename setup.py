@@ -11,6 +11,19 @@ def requirements(name):
         return [line.split('#')[0].strip() for line in f if line.split('#')[0].strip()]
 
 
+# What the package declares: ranges, so that installing it into an existing mmdet
+# environment replaces nothing there. The exact stack it is tested on is the lock in
+# requirements/runtime.txt, installed by tools/setup_env.sh.
+INSTALL_REQUIRES = [
+    'torch>=1.13',
+    'mmengine>=0.7.1,<1.0.0',
+    'mmcv>=2.0.0rc4,<2.2.0',
+    'mmdet>=3.2.0,<4.0.0',
+    'numpy',
+    'scipy',
+    'matplotlib',
+]
+
 version = {}
 with open(os.path.join(HERE, 'taal_det', 'version.py')) as f:
     exec(f.read(), version)
@@ -24,8 +37,8 @@ setup(
     license='Apache-2.0',
     packages=find_packages(include=['taal_det', 'taal_det.*']),
     python_requires='>=3.8',
-    install_requires=requirements('runtime.txt'),
-    extras_require=dict(tests=requirements('tests.txt'), data=requirements('data.txt')),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=dict(tests=requirements('tests.txt')),
     classifiers=['License :: OSI Approved :: Apache Software License',
                  'Programming Language :: Python :: 3'],
 )

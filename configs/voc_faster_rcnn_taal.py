@@ -39,8 +39,6 @@ custom_hooks = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycle,
                  val_interval=epochs_per_cycle)
-# The sampler head starts from scratch: a larger learning rate (docs/method.md).
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(sampler=dict(lr_mult=10))))
 # The schedule of one cycle; ActivePoolHook restarts it every cycle.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),

@@ -16,6 +16,25 @@ model = dict(
                  embed_dims=256, depth=1, num_heads=4, mlp_ratio=2.0),
     sampler_loss_weight=0.5)
 
+# mmdet's SSD pipeline, with its box-driven MinIoURandomCrop replaced by a crop that
+# never looks at the boxes: unlabelled images have none, and a crop that respects boxes
+# only in labelled images would tell the sampler which is which (docs/method.md). Like
+# MinIoURandomCrop it keeps the whole image 1 time in 6, else crops 0.3-1 of each side.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Expand', mean={{_base_.model.data_preprocessor.mean}},
+         to_rgb={{_base_.model.data_preprocessor.bgr_to_rgb}}, ratio_range=(1, 4)),
+    dict(type='RandomApply', prob=5 / 6, transforms=[
+        dict(type='RandomCrop', crop_type='relative_range', crop_size=(0.3, 0.3),
+             allow_negative_crop=True)]),
+    dict(type='Resize', scale=(300, 300), keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion', brightness_delta=32, contrast_range=(0.5, 1.5),
+         saturation_range=(0.5, 1.5), hue_delta=18),
+    dict(type='PackDetInputs')
+]
+
 # 16 labelled + 16 unlabelled images per batch (ActivePoolHook's source_ratio).
 train_dataloader = dict(
     batch_size=32,
@@ -28,7 +47,7 @@ train_dataloader = dict(
         ann_file='VOC2007/ImageSets/Main/trainval.txt',
         data_prefix=dict(sub_data_root='VOC2007/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline={{_base_.train_pipeline}}))
+        pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
@@ -42,8 +61,6 @@ custom_hooks = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycle,
                  val_interval=epochs_per_cycle)
-# The sampler head starts from scratch: a larger learning rate (docs/method.md).
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(sampler=dict(lr_mult=10))))
 # The schedule of one cycle; ActivePoolHook restarts it every cycle.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),

@@ -37,9 +37,11 @@ def test_sampler_mixes_batches_in_ratio_and_redraws_unlabelled(pool):
                                 batch_size=4, source_ratio=(1, 1), seed=0)
     first = list(sampler)
     assert len(first) == len(sampler) == 3 * 4  # ceil(5 labelled / 2 per batch) batches
-    for b in range(3):
-        batch = first[4 * b:4 * b + 4]
-        assert all(i < 5 for i in batch[:2]) and all(i >= n + 5 for i in batch[2:])
+    batches = [first[4 * b:4 * b + 4] for b in range(3)]
+    for batch in batches:
+        assert sum(i < 5 for i in batch) == 2 and sum(i >= n + 5 for i in batch) == 2
+    # Shuffled within the batch: no slot says labelled or unlabelled.
+    assert {tuple(i < n for i in batch) for batch in batches} != {(True, True, False, False)}
     assert {i for i in first if i < n} == {0, 1, 2, 3, 4}  # one pass over the labelled set
     sampler.set_epoch(1)
     second = list(sampler)

@@ -79,3 +79,65 @@ def test_bad_settings_fail_before_training_and_write_no_split(change, message, s
     with pytest.raises(ValueError, match=message):
         run(tiny_al_cfg(scenes_root, work, **change))
     assert not os.path.exists(os.path.join(work, 'pool'))
+
+
+@pytest.mark.parametrize('context', ['unlabelled', 'training'])
+def test_taal_rows_report_sampler_health_from_the_scores_selection_uses(context, scenes_root,
+                                                                      tmp_path):
+    import math
+
+    from taal_det.evaluation import roc_auc
+    work = str(tmp_path / context)
+    run(tiny_al_cfg(scenes_root, work, cycles=2, score_context=context))
+    rows = read(work, 'al_results.json')['cycles']
+    for row in rows:
+        scores = read(work, f"pool/sampler_scores_cycle_{row['cycle']}.json")
+        assert len(scores['labelled']) == row['labelled_images']
+        assert len(scores['unlabelled']) == 24 - row['labelled_images']
+        assert len(scores['test']) == 8
+        assert row['sampler_auc'] == roc_auc(scores['labelled'], scores['unlabelled'])
+        assert row['sampler_auc_test'] == roc_auc(scores['unlabelled'], scores['test'])
+        assert row['sampler_bce_chance'] == pytest.approx(math.log(2), abs=1e-6)  # 2 + 2
+        assert 0 < row['sampler_bce'] < 5
+    # Selection read the same scores: the picks' scores are those of the file.
+    picked = read(work, 'pool/cycle_1.json')['scores']
+    before = read(work, 'pool/sampler_scores_cycle_0.json')['unlabelled']
+    assert set(picked.values()) <= set(before)
+    assert os.path.getsize(os.path.join(work, 'sampler_scores.png')) > 1000
+    assert read(work, 'al_results.json')['meta']['score_context'] == context
+
+
+def test_bare_detector_rows_have_no_sampler_health(scenes_root, tmp_path):
+    work = str(tmp_path / 'random')
+    run(tiny_al_cfg(scenes_root, work, strategy='RandomStrategy', taal=False, cycles=2))
+    rows = read(work, 'al_results.json')['cycles']
+    assert not any(k.startswith('sampler_') for row in rows for k in row)
+    assert rows[1]['added_boxes_per_class'] and sum(
+        rows[1]['added_boxes_per_class'].values()) == rows[1]['labelled_boxes'] - rows[0][
+        'labelled_boxes']
+
+
+def test_iters_per_cycle_fixes_the_cycle_length_whatever_the_labelled_set(scenes_root,
+                                                                         tmp_path):
+    # 2 labelled images per batch: one pass over 6 / 10 labelled images is 3 / 5 steps.
+    default = run(tiny_al_cfg(scenes_root, str(tmp_path / 'epochs'), cycles=2))
+    assert default.iter == 3 + 5
+    fixed = run(tiny_al_cfg(scenes_root, str(tmp_path / 'iters'), cycles=2, epochs_per_cycle=2,
+                            iters_per_cycle=8))
+    assert fixed.iter == 2 * 8 and fixed.epoch == 4
+    assert read(str(tmp_path / 'iters'), 'al_results.json')['meta']['iters_per_cycle'] == 8
+    with pytest.raises(ValueError, match='iters_per_cycle=7 is not a multiple of '
+                       'epochs_per_cycle=2'):
+        run(tiny_al_cfg(scenes_root, str(tmp_path / 'odd'), epochs_per_cycle=2,
+                        iters_per_cycle=7))
+
+
+@pytest.mark.parametrize('context', ['unlabelled', 'training'])
+def test_taal_run_that_labels_the_whole_pool_reports_and_stops(context, scenes_root, tmp_path):
+    work = str(tmp_path / context)
+    runner = run(tiny_al_cfg(scenes_root, work, budget=15, initial_size=10, cycles=4,
+                             score_context=context))
+    rows = read(work, 'al_results.json')['cycles']
+    assert [r['labelled_images'] for r in rows] == [10, 24] and runner.epoch == 2
+    assert rows[1]['sampler_auc'] is None  # no unlabelled image left to compare with
+    assert rows[0]['sampler_auc'] is not None

@@ -60,3 +60,13 @@ def test_cli_refuses_a_missing_data_root_and_a_config_without_the_hook(tmp_path,
     bare.write_text("model = dict(type='SSD')\n")
     with pytest.raises(SystemExit, match='no ActivePoolHook'):
         al_train.main([str(bare)])
+
+
+def test_taal_random_control_keeps_the_joint_model_and_selects_at_random():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'taal-random',
+                                                       '--iters-per-cycle', '24']))
+    hook = al_train.find_pool_hook(cfg)
+    assert cfg.model.type == 'TAALDetector' and cfg.model.sampler.get('layout') is None
+    assert hook['strategy'] == dict(type='RandomStrategy') and hook['label'] == 'taal-random'
+    assert hook['iters_per_cycle'] == 24 and cfg.train_dataloader.batch_size == 8

@@ -11,8 +11,8 @@ from mmengine.structures import InstanceData
 
 from make_fashion_scenes import build as build_scenes
 from make_trees import build as build_trees
-from taal_det.datasets import fashion_scenes, trees
-from taal_det.datasets.voc_writer import Box, Sample, write_voc_tree
+from taal_det.demo_data import fashion_scenes, trees
+from taal_det.demo_data.voc_writer import Box, Sample, write_voc_tree
 
 
 def voc(root, classes, split):

@@ -34,7 +34,8 @@ def make_run(tmp_path, label, seed, maps, initial=('a', 'b'), budget=2, pool='p1
 def test_mean_std_table_and_aubc_per_method(tmp_path):
     runs = [load_run(make_run(tmp_path, 'taal', 0, [0.1, 0.3])),
             load_run(make_run(tmp_path, 'taal', 1, [0.3, 0.5], initial=('c', 'd'))),
-            load_run(make_run(tmp_path, 'random', 0, [0.1, 0.2]))]
+            load_run(make_run(tmp_path, 'random', 0, [0.1, 0.2])),
+            load_run(make_run(tmp_path, 'random', 1, [0.1, 0.2], initial=('c', 'd')))]
     check_protocols(runs)
     summary = summarise(runs)
     assert summary['taal']['curve'][4][:2] == pytest.approx((0.4, 0.1414), abs=1e-4)

@@ -74,3 +74,37 @@ def test_two_processes_select_the_same_split_as_one(scenes_root, tmp_path):
     assert len(state_two['history']) == 3
     assert state_one['labelled'] == state_two['labelled']
     assert state_one['history'] == state_two['history']  # same ids and same scores
+
+
+def test_fork_continues_another_runs_cycle_0_without_training_it_again(scenes_root, tmp_path):
+    cfg = write_cfg(tmp_path, 'fork', data_root=scenes_root, cycles=2, taal=False,
+                    strategy='RandomStrategy')
+    source, fork = str(tmp_path / 'random'), str(tmp_path / 'coreset')
+    al_train(cfg, source, '--strategy', 'random')
+    al_train(cfg, fork, '--strategy', 'coreset', '--fork', source)
+    (state_s, rows_s), (state_f, rows_f) = outcome(source), outcome(fork)
+    assert rows_f[0] == rows_s[0]  # the same cycle-0 model, validated again
+    assert state_f['history'][0] == state_s['history'][0]
+    assert state_f['history'][1]['added'] != state_s['history'][1]['added']  # its own picks
+    with open(os.path.join(fork, 'al_results.json')) as f:
+        assert {r['strategy'] for r in json.load(f)['cycles']} == {'coreset'}
+    # Cycle 0 was not trained again: a re-saved checkpoint would differ (its meta time).
+    with open(os.path.join(fork, 'epoch_1.pth'), 'rb') as a, \
+            open(os.path.join(source, 'epoch_1.pth'), 'rb') as b:
+        assert a.read() == b.read()
+
+
+def test_fork_refuses_a_run_of_another_model_or_seed(scenes_root, tmp_path):
+    bare = write_cfg(tmp_path, 'bare', data_root=scenes_root, cycles=2, taal=False,
+                     strategy='RandomStrategy')
+    source = str(tmp_path / 'random')
+    al_train(bare, source, '--strategy', 'random')
+    taal = write_cfg(tmp_path, 'taal', data_root=scenes_root, cycles=2)
+    for cfg, extra, message in ((taal, ['--strategy', 'taal-random'],
+                                 "model='SingleStageDetector'"),
+                                (bare, ['--strategy', 'coreset', '--seed', '3'], 'seed=0')):
+        cmd = [sys.executable, AL_TRAIN, cfg, '--work-dir', str(tmp_path / 'fork'),
+               '--fork', source, *extra]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
+                              env=dict(os.environ, PYTHONPATH=ROOT))
+        assert done.returncode and message in done.stderr, done.stderr[-2000:]

@@ -55,7 +55,10 @@ def test_joint_train_step_logs_sampler_loss_beside_detector_losses(path, size):
     model = build(taal_cfg(path))
     losses = loss_of(model, fake_batch(4, size, labelled=MIXED))
     assert 'loss_sampler' in losses and 'loss_bbox' in losses
-    assert all(k.startswith('loss') or k.startswith('acc') for k in losses)
+    assert all(k.startswith(('loss', 'acc')) for k in losses if k != 'sampler_bce')
+    # The unweighted BCE is logged beside the weighted loss (no gradient of its own).
+    assert not losses['sampler_bce'].requires_grad
+    torch.testing.assert_close(losses['loss_sampler'].detach(), 0.5 * losses['sampler_bce'])
     total(losses).backward()
     assert model.sampler.discriminator[0].weight.grad is not None
 

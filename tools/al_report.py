@@ -1,24 +1,35 @@
-"""Compare active-learning runs (strategies x seeds): Markdown table, AUBC, one plot.
+"""Compare active-learning runs (strategies x seeds): tables, paired statistics, plot.
 
     python tools/al_report.py work_dirs/taal_s0 work_dirs/random_s0 ... [--out report]
+        [--reference random]
 
-Runs are grouped by method label; refuses runs with different protocols (pool, test
-set, budget, initial split per seed) unless --allow-mixed.
+Runs are grouped by method label. Writes OUT.md, OUT.json and OUT.png: mean ± std per
+labelled-set size; AUBC per method; for every method the paired per-seed AUBC
+difference against --reference (mean, 95 % t-interval, wins / losses), against labelled
+images and against labelled boxes (over the box range all runs share, interpolated);
+sampler health per cycle; the classes of the boxes each method added. Refuses runs of
+different protocols, truncated runs and unequal seed sets unless --allow-mixed.
 """
 import argparse
 import glob
+import json
 import os
 import sys
 
-from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, load_run,
-                                        markdown_report, plot_report, summarise)
+from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired_differences,
+                                        run_areas)
+from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, class_table,
+                                        health_table, load_run, markdown_report,
+                                        plot_report, summarise)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('runs', nargs='+', help='run dirs (globs allowed) with al_results.json')
-    parser.add_argument('--out', default='al_report', help='writes OUT.md and OUT.png')
+    parser.add_argument('--out', default='al_report', help='writes OUT.md, OUT.json, OUT.png')
     parser.add_argument('--metric', default='mAP')
+    parser.add_argument('--reference', default='random',
+                        help='method the paired differences are taken against')
     parser.add_argument('--title')
     parser.add_argument('--allow-mixed', action='store_true',
                         help='compare runs even if their protocols differ')
@@ -31,13 +42,36 @@ def main(argv=None):
     except (FileNotFoundError, ProtocolMismatch) as e:
         raise SystemExit(f'error: {e}')
     summary = summarise(runs, args.metric)
-    text = markdown_report(summary, args.metric)
+    result = dict(metric=args.metric, reference=args.reference, runs=paths,
+                  summary={k: dict(curve={str(n): p for n, p in v['curve'].items()},
+                                   aubc=v['aubc']) for k, v in summary.items()})
+    sections = [markdown_report(summary, args.metric)]
+    boxes = None
+    if args.reference in summary:
+        by_images, _ = run_areas(runs, args.metric)
+        result['paired_images'] = paired_differences(by_images, args.reference)
+        sections.append(markdown_paired(result['paired_images'], args.reference,
+                                        f'AUBC of {args.metric} (images)'))
+        lo = max(run['cycles'][0].get('labelled_boxes') or 0 for run in runs)
+        hi = min(run['cycles'][-1].get('labelled_boxes') or 0 for run in runs)
+        if lo < hi:  # curves against labelled boxes share a range
+            by_boxes, (lo, hi) = run_areas(runs, args.metric, 'labelled_boxes', True)
+            result['box_range'] = [lo, hi]
+            result['paired_boxes'] = paired_differences(by_boxes, args.reference)
+            sections.append(f'Against labelled boxes, over the common range {lo}-{hi}:\n\n' +
+                            markdown_paired(result['paired_boxes'], args.reference,
+                                            f'AUBC of {args.metric} (boxes)'))
+            boxes = mean_box_curves(runs, args.metric, lo, hi)
+    sections += [t for t in (health_table(runs), class_table(runs)) if t]
+    text = '\n\n'.join(sections)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + '.md', 'w') as f:
         f.write(text + '\n')
-    plot_report(args.out + '.png', summary, args.metric, args.title)
+    with open(args.out + '.json', 'w') as f:
+        json.dump(result, f, indent=1)
+    plot_report(args.out + '.png', summary, boxes, args.metric, args.title)
     print(text)
-    print(f'\nwritten: {args.out}.md, {args.out}.png ({len(runs)} runs)')
+    print(f'\nwritten: {args.out}.md, {args.out}.json, {args.out}.png ({len(runs)} runs)')
     return 0
 
 

@@ -8,14 +8,37 @@ import argparse
 import json
 import os
 import os.path as osp
+import shutil
 import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-STRATEGY_ALIASES = dict(taal='TAALStrategy', jls='TAALStrategy', random='RandomStrategy',
-                        uncertainty='UncertaintyStrategy', coreset='CoreSetStrategy')
+STRATEGY_ALIASES = {'taal': 'TAALStrategy', 'jls': 'TAALStrategy',
+                    'taal-random': 'RandomStrategy', 'random': 'RandomStrategy',
+                    'uncertainty': 'UncertaintyStrategy', 'coreset': 'CoreSetStrategy'}
+# Methods that keep TAALDetector's joint training; 'taal-random' is the control that
+# trains TAAL's joint model but selects at random.
+JOINT = ('taal', 'jls', 'taal-random')
+
+
+def positive_int(text):
+    """argparse type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f'must be a positive integer, got {text!r}')
+    return value
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0 (a seed)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f'must be a non-negative integer, got {text!r}')
+    return int(text)
 
 
 def parse_args(argv=None):
@@ -32,14 +55,21 @@ def parse_args(argv=None):
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     al = parser.add_argument_group('active learning (override ActivePoolHook)')
-    al.add_argument('--budget', type=int, help='images labelled per cycle')
-    al.add_argument('--cycles', type=int, help='number of training cycles')
-    al.add_argument('--epochs-per-cycle', type=int, help='training epochs per cycle')
-    al.add_argument('--initial-size', type=int, help='size of the random initial split')
+    al.add_argument('--budget', type=positive_int, help='images labelled per cycle')
+    al.add_argument('--cycles', type=positive_int, help='number of training cycles')
+    al.add_argument('--epochs-per-cycle', type=positive_int, help='training epochs per cycle')
+    al.add_argument('--iters-per-cycle', type=positive_int,
+                    help='iterations per cycle, whatever the labelled set size')
+    al.add_argument('--initial-size', type=positive_int, help='size of the random initial split')
     al.add_argument('--initial-split', help="another run's pool/initial.json (or id list)")
     al.add_argument('--strategy', help=f'{", ".join(STRATEGY_ALIASES)} or a registered type; '
-                    'baselines train the bare detector, jls the sampler without transformer')
-    al.add_argument('--seed', type=int, help='seed of the run, the split and the strategy')
+                    'baselines train the bare detector, jls the sampler without transformer, '
+                    'taal-random the joint model with random selection')
+    al.add_argument('--seed', type=non_negative_int,
+                    help='seed of the run, the split and the strategy')
+    al.add_argument('--fork', metavar='RUN_DIR',
+                    help="continue from the end of cycle 0 of another run of the same model, "
+                    'seed and split (its cycle-0 checkpoint), selecting with this strategy')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -56,7 +86,7 @@ def find_pool_hook(cfg):
 def apply_strategy(cfg, hook, name):
     strategy = STRATEGY_ALIASES.get(name.lower(), name)
     wrapped = cfg.model.get('type') == 'TAALDetector'
-    if strategy != 'TAALStrategy' and wrapped:
+    if wrapped and strategy != 'TAALStrategy' and name.lower() not in JOINT:
         # A baseline trains the bare detector on the labelled part of TAAL's batches:
         # as many labelled images per step, as many steps per epoch.
         detector = cfg.model.detector
@@ -75,9 +105,8 @@ def apply_strategy(cfg, hook, name):
 
 def apply_overrides(cfg, args):
     hook = find_pool_hook(cfg)
-    per_cycle = args.epochs_per_cycle or hook.get('epochs_per_cycle') or \
-        cfg.train_cfg.max_epochs // hook['cycles']
-    for key in ('budget', 'cycles', 'initial_size', 'initial_split', 'seed'):
+    old_cycles = hook.get('cycles')
+    for key in ('budget', 'cycles', 'initial_size', 'initial_split', 'iters_per_cycle', 'seed'):
         value = getattr(args, key)
         if value is not None:
             hook[key] = value
@@ -85,10 +114,18 @@ def apply_overrides(cfg, args):
         hook.pop('initial_size', None)
     if args.strategy:
         apply_strategy(cfg, hook, args.strategy)
-        hook['label'] = args.strategy
+        hook.setdefault('label', args.strategy)  # a label from --cfg-options wins
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:
+        # The cycle length the config meant, unless given (the hook checks the counts).
+        per_cycle = args.epochs_per_cycle or hook.get('epochs_per_cycle')
+        if not per_cycle and isinstance(old_cycles, int) and old_cycles > 0:
+            per_cycle = cfg.train_cfg.max_epochs // old_cycles
+        if not per_cycle:
+            raise SystemExit(f'error: cannot tell the epochs per cycle of the config '
+                             f'(max_epochs={cfg.train_cfg.get("max_epochs")}, '
+                             f'cycles={old_cycles!r}); give --epochs-per-cycle')
         hook['epochs_per_cycle'] = per_cycle
         cfg.train_cfg.max_epochs = hook['cycles'] * per_cycle
         if cfg.train_cfg.get('val_interval'):
@@ -121,6 +158,41 @@ def prepare_cpu_distributed(cfg, launcher):
                                      broadcast_buffers=False)
 
 
+def fork_cycle0(cfg, source):
+    """Copy another run's cycle-0 checkpoint and start state into this work dir; return
+    the checkpoint to resume from (cycle 0 is then validated, not trained, again)."""
+    hook = find_pool_hook(cfg)
+    epochs = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
+    ckpt = osp.join(source, f'epoch_{epochs}.pth')
+    results = osp.join(source, 'al_results.json')
+    if not osp.isfile(ckpt) or not osp.isfile(results):
+        raise SystemExit(f'error: --fork: {source} has no {osp.basename(ckpt)} and '
+                         'al_results.json (the run must have ended cycle 0 and kept its '
+                         'checkpoint)')
+    with open(results) as f:
+        meta = json.load(f)['meta']
+    seed = hook.get('seed', cfg.get('randomness', {}).get('seed'))
+    mine = dict(model=cfg.model.type, seed=seed, budget=hook['budget'],
+                epochs_per_cycle=epochs, iters_per_cycle=hook.get('iters_per_cycle'))
+    for key, value in mine.items():
+        if meta.get(key, value) != value:
+            raise SystemExit(f'error: --fork: {source} has {key}={meta[key]!r}, this run '
+                             f'{value!r}; a fork continues a run of the same model and protocol')
+    for name in ('initial.json', 'initial_state.pth', 'cycle_0.json', 'cycle_0_trainval.txt'):
+        _copy(osp.join(source, 'pool', name), osp.join(cfg.work_dir, 'pool', name))
+    target = osp.join(cfg.work_dir, osp.basename(ckpt))
+    _copy(ckpt, target)
+    return target
+
+
+def _copy(src, dst):
+    """Copy atomically: each process of a distributed run may copy the same file."""
+    os.makedirs(osp.dirname(dst), exist_ok=True)
+    tmp = f'{dst}.{os.getpid()}.tmp'
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -139,10 +211,14 @@ def main(argv=None):
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.fork and args.resume:
+        raise SystemExit('error: --fork starts a run; resume it later with --resume alone')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    elif args.fork:
+        cfg.resume, cfg.load_from = True, fork_cycle0(cfg, args.fork)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
     results = osp.join(cfg.work_dir, 'al_results.json')

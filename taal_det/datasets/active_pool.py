@@ -1,6 +1,7 @@
 """The training view of an active-learning pool: labelled and unlabelled images of one
 dataset, mixed in each batch in a fixed ratio, unlabelled ones without annotations."""
 import math
+import os
 import random
 
 from mmengine.dist import get_dist_info
@@ -26,6 +27,21 @@ def image_ids(dataset):
         raise ValueError('the train dataset has duplicate img_id values; active learning '
                          'keys the split by image id')
     return ids
+
+
+def check_images_exist(dataset, shown=5):
+    """Refuse a pool with image files missing from disk (one stat per local image; paths
+    with a URI scheme, read through a storage backend, are left to the loader)."""
+    missing = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        path = info.get('img_path')
+        if path is not None and '://' not in str(path) and not os.path.isfile(path):
+            missing.append(f"{info.get('img_id')} ({path})")
+    if missing:
+        more = f' and {len(missing) - shown} more' if len(missing) > shown else ''
+        raise FileNotFoundError(f'{len(missing)} of {len(dataset)} pool images are missing '
+                                f"from disk: {', '.join(missing[:shown])}{more}")
 
 
 @DATASETS.register_module()
@@ -75,11 +91,15 @@ class ActivePoolSampler(Sampler):
     labelled and unlabelled images in ``source_ratio`` (labelled : unlabelled).
 
     An epoch is one pass over the labelled images (the last batches are filled with
-    labelled images drawn again); unlabelled images are drawn afresh every epoch. Each
-    process of a distributed run gets its own batches of the same epoch.
+    labelled images drawn again), or ``num_batches`` batches per process when given (the
+    labelled images then cycle in fresh random orders); unlabelled images are drawn afresh
+    every epoch, and each batch is shuffled (a layout that reads the batch as an embedding
+    must not learn from positions). Each process of a distributed run gets its own
+    batches of the same epoch.
     """
 
-    def __init__(self, dataset, labelled, unlabelled, batch_size, source_ratio=(1, 1), seed=0):
+    def __init__(self, dataset, labelled, unlabelled, batch_size, source_ratio=(1, 1), seed=0,
+                 num_batches=None):
         if not labelled:
             raise ValueError('ActivePoolSampler: no labelled image to train on')
         self.pool_size = len(dataset) // 2
@@ -92,7 +112,8 @@ class ActivePoolSampler(Sampler):
                              f'source_ratio={tuple(source_ratio)}; use a larger batch size')
         self.per_batch = (n_lab, batch_size - n_lab)
         self.rank, self.world_size = get_dist_info()
-        self.num_batches = math.ceil(math.ceil(len(self.labelled) / n_lab) / self.world_size)
+        self.num_batches = num_batches or \
+            math.ceil(math.ceil(len(self.labelled) / n_lab) / self.world_size)
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -111,8 +132,10 @@ class ActivePoolSampler(Sampler):
         lab = self._draw(self.labelled, total * n_lab, rng)
         unl = self._draw(self.unlabelled, total * n_unl, rng) if n_unl else []
         for b in range(self.rank, total, self.world_size):
-            yield from lab[b * n_lab:(b + 1) * n_lab]
-            yield from (self.pool_size + i for i in unl[b * n_unl:(b + 1) * n_unl])
+            batch = lab[b * n_lab:(b + 1) * n_lab] + \
+                [self.pool_size + i for i in unl[b * n_unl:(b + 1) * n_unl]]
+            rng.shuffle(batch)  # no slot of the batch tells labelled from unlabelled
+            yield from batch
 
     def __len__(self):
         return self.num_batches * self.batch_size

@@ -4,9 +4,27 @@ import os
 import statistics
 from collections import defaultdict
 
-from .results import aubc
+from .results import aubc, save_figure
 
-SHARED = ('pool_digest', 'test_set', 'budget')
+# What every compared run must share (the cycle length is epochs and iterations per cycle).
+SHARED = ('pool_digest', 'test_set', 'budget', 'cycles', 'epochs_per_cycle',
+          'iters_per_cycle', 'subset', 'warm_start', 'detector', 'metric')
+
+
+def method_label(run):
+    """The method a run belongs to: its label, else its strategy type."""
+    return run['meta'].get('label') or run['meta']['strategy']['type']
+
+
+def check_complete(run):
+    """Refuse a run that stopped before its last cycle (unless the pool ran out)."""
+    meta, rows = run['meta'], run['cycles']
+    cycles, pool = meta.get('cycles'), meta.get('pool_size')
+    if cycles is None or len(rows) >= cycles:
+        return
+    if not rows or pool is None or rows[-1]['labelled_images'] < pool:
+        raise ProtocolMismatch(f"{run['path']} is truncated: {len(rows)} of {cycles} cycles "
+                               '(finish or resume it; a partial curve is not averaged in)')
 
 
 class ProtocolMismatch(ValueError):
@@ -27,6 +45,14 @@ def load_run(path):
 def check_protocols(runs):
     """Same pool, test set, budget and initial size everywhere; same initial split for
     runs of the same seed. Raises :class:`ProtocolMismatch` naming the difference."""
+    seen = {}
+    for run in runs:
+        check_complete(run)
+        key = (method_label(run), run['meta']['seed'])
+        if key in seen:
+            raise ProtocolMismatch(f'{run["path"]} and {seen[key]} are both {key[0]} with seed '
+                                   f'{key[1]}: give each run once')
+        seen[key] = run['path']
     first = runs[0]
     for run in runs[1:]:
         for key in SHARED:
@@ -41,6 +67,15 @@ def check_protocols(runs):
         if other[1] != ids:
             raise ProtocolMismatch(f"{run['path']} and {other[0]} have seed "
                                    f"{run['meta']['seed']} but different initial splits")
+    seeds = {}
+    for run in runs:
+        seeds.setdefault(method_label(run), set()).add(run['meta']['seed'])
+    labels = sorted(seeds)
+    for label in labels[1:]:
+        if seeds[label] != seeds[labels[0]]:
+            raise ProtocolMismatch(f'{label} ran seeds {sorted(seeds[label])} but {labels[0]} '
+                                   f'ran {sorted(seeds[labels[0]])}: paired comparisons need '
+                                   'the same seeds for every method')
     sizes = {len(r['meta']['initial']['ids']) for r in runs}
     if len(sizes) > 1:
         raise ProtocolMismatch(f'runs start from initial splits of different sizes {sorted(sizes)}')
@@ -54,7 +89,7 @@ def summarise(runs, metric='mAP'):
     """Per method: {labelled size: (mean, std, n)} and (AUBC mean, std, n)."""
     curves, areas = defaultdict(lambda: defaultdict(list)), defaultdict(list)
     for run in runs:
-        label = run['meta'].get('label') or run['meta']['strategy']['type']
+        label = method_label(run)
         rows = [r for r in run['cycles'] if r.get(metric) is not None]
         for r in rows:
             curves[label][r['labelled_images']].append(r[metric])
@@ -86,11 +121,55 @@ def markdown_report(summary, metric='mAP'):
     return '\n'.join(lines)
 
 
-def plot_report(path, summary, metric='mAP', title=None):
+def health_table(runs):
+    """Sampler health per method and cycle (mean over seeds), for runs that have it."""
+    fields = ('sampler_bce', 'sampler_bce_chance', 'sampler_auc', 'sampler_auc_test')
+    values = defaultdict(list)
+    for run in runs:
+        for r in run['cycles']:
+            if r.get('sampler_auc') is not None:
+                values[(method_label(run), r['cycle'])].append(r)
+    if not values:
+        return ''
+    lines = ['| method | cycle | ' + ' | '.join(fields) + ' | runs |',
+             '|---|---|' + '---|' * (len(fields) + 1)]
+    for (label, cycle), rows in sorted(values.items()):
+        cells = []
+        for f in fields:
+            xs = [r[f] for r in rows if r.get(f) is not None]
+            cells.append(f'{statistics.mean(xs):.4f}' if xs else '')
+        lines.append(f'| {label} | {cycle} | ' + ' | '.join(cells) + f' | {len(rows)} |')
+    return '\n'.join(lines)
+
+
+def class_table(runs):
+    """Boxes per class of the images each method added, per cycle (mean over seeds)."""
+    counts, classes = defaultdict(list), []
+    for run in runs:
+        for r in run['cycles']:
+            added = r.get('added_boxes_per_class')
+            if added is not None:
+                counts[(r['cycle'], method_label(run))].append(added)
+                classes += [c for c in added if c not in classes]
+    if not counts:
+        return ''
+    lines = ['| cycle | method | ' + ' | '.join(classes) + ' |',
+             '|---|---|' + '---|' * len(classes)]
+    for (cycle, label), added in sorted(counts.items()):
+        cells = [f'{statistics.mean(a.get(c, 0) for a in added):.1f}' for c in classes]
+        lines.append(f'| {cycle} | {label} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def plot_report(path, summary, box_curves=None, metric='mAP', title=None):
+    """Mean curves (± std bands) against labelled images; beside them, when given, the
+    mean curves against labelled boxes ({label: (xs, mean ys)})."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
+    fig, axes = plt.subplots(1, 2 if box_curves else 1, figsize=(12 if box_curves else 6.5, 4.2),
+                             dpi=110, squeeze=False)
+    ax = axes[0][0]
     for label, s in summary.items():
         sizes = list(s['curve'])
         mean = [s['curve'][n][0] for n in sizes]
@@ -100,10 +179,14 @@ def plot_report(path, summary, metric='mAP', title=None):
                         [m + d for m, d in zip(mean, std)], color=line.get_color(), alpha=0.15)
     ax.set_xlabel('labelled images')
     ax.set_ylabel(f'{metric} (mean ± std over seeds)')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    for label, (xs, ys) in (box_curves or {}).items():
+        axes[0][1].plot(xs, ys, label=label)
+    if box_curves:
+        axes[0][1].set_xlabel('labelled boxes (common range, interpolated)')
+        axes[0][1].set_ylabel(f'{metric} (mean over seeds)')
+    for a in axes[0]:
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
     if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        fig.suptitle(title)
+    save_figure(fig, path)

@@ -22,7 +22,9 @@ def aubc(sizes, values):
 
 
 def _columns(rows):
-    extra = sorted({k for r in rows for k in r} - set(COLUMNS))
+    """Scalar columns (dicts such as ``added_boxes_per_class`` stay in the json)."""
+    extra = sorted({k for r in rows for k, v in r.items() if not isinstance(v, (dict, list))}
+                   - set(COLUMNS))
     return [c for c in COLUMNS if any(c in r for r in rows)] + extra
 
 
@@ -63,6 +65,12 @@ def plot_curve(path, curves, metric='mAP', title=None):
     ax.legend()
     if title:
         ax.set_title(title)
+    save_figure(fig, path)
+
+
+def save_figure(fig, path):
+    """Write a matplotlib figure atomically and close it."""
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     tmp = path + '.tmp.png'
     fig.savefig(tmp)

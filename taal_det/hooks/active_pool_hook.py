@@ -11,19 +11,31 @@ import time
 
 import numpy as np
 import torch
+from mmengine.dataset import Compose
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmdet.registry import HOOKS
 
-from taal_det.datasets import ActivePoolDataset, image_ids
+from taal_det.datasets import (ActivePoolDataset, check_images_exist, check_pool_pipelines,
+                               image_ids)
 from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
+from .options import check_hook_options
 from .restart import TrainingStart, unwrapped_model
-from .scoring import score_images
+from .sampler_health import SamplerHealth
+from .scoring import PoolScorer
 
 CKPT_KEY = 'active_learning'
+SAMPLER_OUTPUTS = frozenset({'sampler_scores', 'features'})  # one model.score() gives both
+REPORTED = ('mAP', 'labelled_images', 'labelled_boxes', 'sampler_bce', 'sampler_bce_chance',
+            'sampler_auc', 'sampler_auc_test')  # sent to the visualizer backends
+
+
+def _scores(outputs):
+    """Sampler scores as a list ([] for no images)."""
+    return [] if outputs.sampler_scores is None else outputs.sampler_scores.tolist()
 
 
 @HOOKS.register_module()
@@ -36,6 +48,11 @@ class ActivePoolHook(Hook):
         initial_size: size of the random initial split (ignored with initial_split).
         initial_split: an ``initial.json`` of another run, or a txt of image ids.
         epochs_per_cycle: defaults to ``max_epochs // cycles`` of the train loop.
+        iters_per_cycle: train every cycle for exactly this many iterations, whatever
+            the size of the labelled set: ``epochs_per_cycle`` epochs of
+            ``iters_per_cycle // epochs_per_cycle`` iterations each (so by-epoch
+            milestones stay inside the cycle). Default: an epoch is one pass over the
+            labelled images.
         strategy: config of an acquisition strategy (``taal_det.strategies``).
         subset: score only a seeded random subset of this many unlabelled images.
         warm_start: keep the weights between cycles (the optimizer and the parameter
@@ -44,6 +61,9 @@ class ActivePoolHook(Hook):
             unlabelled images (``TAALDetector``).
         score_pipeline: inference pipeline for scoring; defaults to the val pipeline.
         score_batch_size: images per scoring chunk; defaults to the train batch size.
+        score_context: how a sampler's chunks are filled: ``'unlabelled'`` (the scored
+            images only) or ``'training'`` (completed with fixed images of the other
+            kind in the training batches' ratio; their outputs discarded).
         metric: the validation metric reported as ``mAP``; ``None`` picks the first
             key ending in ``mAP``.
         seed: seed of the initial split and of the strategy; defaults to the runner's.
@@ -54,41 +74,35 @@ class ActivePoolHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, budget, cycles, initial_size=None, initial_split=None,
-                 epochs_per_cycle=None, strategy=dict(type='TAALStrategy'), subset=None,
+                 epochs_per_cycle=None, iters_per_cycle=None,
+                 strategy=dict(type='TAALStrategy'), subset=None,
                  warm_start=False, source_ratio=(1, 1), score_pipeline=None,
-                 score_batch_size=None, metric=None, seed=None, label=None, progress=True):
-        for name, value in (('budget', budget), ('cycles', cycles)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'ActivePoolHook: {name} must be a positive integer, '
-                                 f'got {value!r}')
-        if initial_split is None and (not isinstance(initial_size, int) or initial_size <= 0):
-            raise ValueError('ActivePoolHook: initial_size must be a positive integer '
-                             f'(or give initial_split), got {initial_size!r}')
-        if initial_split is not None and not os.path.isfile(initial_split):
-            raise FileNotFoundError(f'ActivePoolHook: initial_split {initial_split} not found')
+                 score_batch_size=None, score_context='unlabelled', metric=None, seed=None,
+                 label=None, progress=True):
+        check_hook_options(budget, cycles, initial_size, initial_split, epochs_per_cycle,
+                           iters_per_cycle, subset, source_ratio, score_batch_size,
+                           score_context, seed, strategy, metric)
         self.budget, self.cycles = budget, cycles
         self.initial_size, self.initial_split = initial_size, initial_split
-        self.epochs_per_cycle, self.subset, self.warm_start = epochs_per_cycle, subset, warm_start
+        self.epochs_per_cycle, self.iters_per_cycle = epochs_per_cycle, iters_per_cycle
+        self.subset, self.warm_start = subset, warm_start
         self.strategy_cfg = dict(strategy)
         self.strategy = STRATEGIES.build(self.strategy_cfg)
         self.source_ratio, self.score_pipeline = tuple(source_ratio), score_pipeline
-        self.score_batch_size, self.metric, self.seed = score_batch_size, metric, seed
+        self.score_batch_size, self.score_context = score_batch_size, score_context
+        self.metric, self.seed = metric, seed
         self.label, self.progress = label or self.strategy_cfg['type'], progress
-        self.pool, self.rows, self._pending = None, [], None
+        self.pool, self.rows, self._pending, self._scored = None, [], None, None
+        self._cached_seconds = 0.0
 
     # ------------------------------------------------------------ set-up
     def before_train(self, runner):
         model = unwrapped_model(runner)
-        needs = set(self.strategy.requires)
-        if 'sampler_scores' in needs and not hasattr(model, 'score'):
-            raise ValueError(f'{type(self.strategy).__name__} needs sampler scores, but the '
-                             f'model ({type(model).__name__}) has no sampler; wrap the '
-                             "detector in model=dict(type='TAALDetector', ...)")
-        loop = runner.train_loop
-        self.dataset = loop.dataloader.dataset
+        self.dataset = runner.train_loop.dataloader.dataset
         if isinstance(self.dataset, ActivePoolDataset):
             self.dataset = self.dataset.dataset
         self.ids = image_ids(self.dataset)
+        self._check_inputs(model)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
         self.seed = runner.seed if self.seed is None else self.seed
         self._set_schedule(runner)
@@ -103,6 +117,9 @@ class ActivePoolHook(Hook):
             self.pool = self._initial_pool()
             self.rows = []
         self.pool_dir = os.path.join(runner.work_dir, 'pool')
+        self.health = SamplerHealth(self.pool_dir) if hasattr(model, 'score') else None
+        if resumed and self.health:
+            self.health.load_state_dict(self._pending.get('health', {}))
         self.start = TrainingStart(runner, os.path.join(self.pool_dir, 'initial_state.pth'),
                                    load=resumed)
         if not resumed:
@@ -113,6 +130,20 @@ class ActivePoolHook(Hook):
                            f'strategy {self.strategy}')
         self._use_labelled_split(runner)
         self._cycle_started = time.perf_counter()
+
+    def _check_inputs(self, model):
+        """What can be refused before training: a strategy the model cannot serve, pool
+        images missing from disk, a score pipeline that does not build, augmentation
+        that depends on the boxes (for models that train on unlabelled images)."""
+        if 'sampler_scores' in self.strategy.requires and not hasattr(model, 'score'):
+            raise ValueError(f'{type(self.strategy).__name__} needs sampler scores, but the '
+                             f'model ({type(model).__name__}) has no sampler; wrap the '
+                             "detector in model=dict(type='TAALDetector', ...)")
+        check_images_exist(self.dataset)
+        if self.score_pipeline is not None:
+            Compose(self.score_pipeline)
+        if getattr(model, 'trains_on_unlabelled', False):
+            check_pool_pipelines(self.dataset)
 
     def _initial_pool(self):
         pool = PoolState(self.ids)
@@ -129,6 +160,9 @@ class ActivePoolHook(Hook):
                 raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
                                  f'cycles={self.cycles}; set epochs_per_cycle')
             self.epochs_per_cycle = loop.max_epochs // self.cycles
+        if self.iters_per_cycle and self.iters_per_cycle % self.epochs_per_cycle:
+            raise ValueError(f'ActivePoolHook: iters_per_cycle={self.iters_per_cycle} is not a '
+                             f'multiple of epochs_per_cycle={self.epochs_per_cycle}')
         loop._max_epochs = self.cycles * self.epochs_per_cycle
         if getattr(loop, 'val_interval', None) and self.epochs_per_cycle % loop.val_interval:
             loop.val_interval = self.epochs_per_cycle
@@ -144,6 +178,16 @@ class ActivePoolHook(Hook):
             self._cycle_started = time.perf_counter()
         self._seed_epoch(epoch)
         runner.train_loop.dataloader.sampler.set_epoch(epoch)
+        if self.health:
+            self.health.start_epoch()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self.health:
+            self.health.add_iter(outputs)
+
+    def after_train_epoch(self, runner):
+        if self.health:
+            self.health.end_epoch()
 
     def after_val_epoch(self, runner, metrics=None):
         if not self._training(runner) or runner.epoch % self.epochs_per_cycle or not metrics:
@@ -151,7 +195,7 @@ class ActivePoolHook(Hook):
         cycle = runner.epoch // self.epochs_per_cycle - 1
         if cycle != self.pool.cycle or any(r['cycle'] == cycle for r in self.rows):
             return
-        self.rows.append(self._row(cycle, metrics))
+        self.rows.append(self._row(runner, cycle, metrics))
         self._report(runner)
         if not self.pool.unlabelled and runner.epoch < runner.train_loop.max_epochs:
             runner.logger.info('active learning: every pool image is labelled; '
@@ -166,7 +210,8 @@ class ActivePoolHook(Hook):
     # ------------------------------------------------------------ checkpoints
     def before_save_checkpoint(self, runner, checkpoint):
         if self.pool is not None:
-            checkpoint[CKPT_KEY] = dict(pool=self.pool.state_dict(), rows=self.rows)
+            checkpoint[CKPT_KEY] = dict(pool=self.pool.state_dict(), rows=self.rows,
+                                        health=self.health.state_dict() if self.health else {})
 
     def after_load_checkpoint(self, runner, checkpoint):
         self._pending = checkpoint.get(CKPT_KEY)
@@ -201,7 +246,9 @@ class ActivePoolHook(Hook):
                  num_workers=cfg.get('num_workers', 0),
                  persistent_workers=False, pin_memory=cfg.get('pin_memory', False),
                  sampler=dict(type='ActivePoolSampler', labelled=labelled, unlabelled=unlabelled,
-                              batch_size=cfg.batch_size, source_ratio=self.source_ratio)),
+                              batch_size=cfg.batch_size, source_ratio=self.source_ratio,
+                              num_batches=self.iters_per_cycle and
+                              self.iters_per_cycle // self.epochs_per_cycle)),
             seed=runner.seed)
         loop = runner.train_loop
         loop.dataloader = loader
@@ -212,17 +259,15 @@ class ActivePoolHook(Hook):
         t0 = time.perf_counter()
         model = unwrapped_model(runner)
         cycle = self.pool.cycle
-        candidates = random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{cycle}')
         budget = min(self.budget, len(self.pool.unlabelled))
         if budget < self.budget:
             runner.logger.warning(f'active learning: budget {self.budget} > {budget} unlabelled '
                                   'images left; labelling all of them in this last cycle')
         needs = set(self.strategy.requires)
-        outputs, labelled = PoolOutputs(ids=sorted(candidates)), None
-        if needs:
-            outputs = self._score(runner, model, candidates, needs)
+        self._cached_seconds = 0.0
+        outputs, labelled = self._candidate_outputs(runner, model, needs), None
         if getattr(self.strategy, 'needs_labelled', False):
-            labelled = self._score(runner, model, self.pool.labelled, needs)
+            labelled = self._labelled_outputs(runner, model, needs)
         chosen = [None]
         if is_main_process():
             chosen[0] = self.strategy(outputs, budget, labelled=labelled,
@@ -232,47 +277,103 @@ class ActivePoolHook(Hook):
         if outputs.sampler_scores is not None:
             scores = dict(zip(outputs.ids, outputs.sampler_scores.tolist()))
         self.pool.add(chosen[0], budget, scores=scores)
-        self._selection_seconds = time.perf_counter() - t0
+        self._selection_seconds = time.perf_counter() - t0 + self._cached_seconds
         self._save_pool()
         runner.logger.info(f'active learning: cycle {self.pool.cycle} trains on '
                            f'{len(self.pool.labelled)} labelled images ({budget} added by '
                            f'{type(self.strategy).__name__} in {self._selection_seconds:.1f} s)')
 
-    def _score(self, runner, model, ids, needs):
-        sampler = getattr(model, 'sampler', None)
-        fixed = getattr(sampler, 'layout', None) == 'channel_tokens'
-        size = sampler.batch_size if fixed else \
-            (self.score_batch_size or runner.cfg.train_dataloader.batch_size)
-        pipeline = self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline
-        return score_images(model, self.dataset, ids, self.index_of, pipeline, needs, size,
-                            fixed_size=fixed, progress=self.progress,
-                            num_workers=runner.cfg.val_dataloader.get('num_workers', 0))
+    def _scorer(self, runner, model):
+        training = self.score_context == 'training' and hasattr(model, 'sampler')
+        return PoolScorer(
+            model, self.dataset, self.index_of,
+            self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline,
+            self.score_batch_size or runner.cfg.train_dataloader.batch_size,
+            per_batch=runner.train_loop.dataloader.sampler.per_batch if training else None,
+            num_workers=runner.cfg.val_dataloader.get('num_workers', 0), progress=self.progress)
 
-    def _row(self, cycle, metrics):
+    def _candidate_outputs(self, runner, model, needs):
+        """What the strategy reads of this cycle's candidates (the unlabelled pool or its
+        seeded subset); sampler outputs already computed for the health row are reused."""
+        cycle = self.pool.cycle
+        candidates = random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{cycle}')
+        if self._scored and self._scored[0] == cycle and needs <= SAMPLER_OUTPUTS:
+            self._cached_seconds = self._scored[2]  # counted as selection time
+            return self._scored[1]
+        if not needs:
+            return PoolOutputs(ids=sorted(candidates))
+        return self._scorer(runner, model).score(candidates, needs,
+                                                 companions=self.pool.labelled)
+
+    def _labelled_outputs(self, runner, model, needs):
+        """The labelled images, scored in the context selection uses (their companions:
+        the candidates)."""
+        candidates = random_subset(self.pool.unlabelled, self.subset,
+                                   f'{self.seed}-{self.pool.cycle}')
+        return self._scorer(runner, model).score(self.pool.labelled, needs, as_labelled=True,
+                                                 companions=candidates)
+
+    def _health(self, runner):
+        """Sampler health of the model that ends this cycle (see SamplerHealth)."""
+        model, t0 = unwrapped_model(runner), time.perf_counter()
+        outputs = self._candidate_outputs(runner, model, SAMPLER_OUTPUTS)
+        self._scored = (self.pool.cycle, outputs, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        labelled = self._labelled_outputs(runner, model, SAMPLER_OUTPUTS)
+        test_scores = []
+        if runner.val_loop is not None:
+            test = runner.val_dataloader.dataset
+            ids = image_ids(test)
+            test_scores = _scores(self._scorer(runner, model).score(
+                ids, SAMPLER_OUTPUTS, companions=self.pool.labelled, dataset=test,
+                index_of={i: k for k, i in enumerate(ids)}))
+        n_lab, n_unl = runner.train_loop.dataloader.sampler.per_batch
+        health = self.health.measure(self.pool.cycle, _scores(labelled), _scores(outputs),
+                                     test_scores, n_lab / (n_lab + n_unl))
+        return dict(health, health_seconds=round(time.perf_counter() - t0, 2))
+
+    def _row(self, runner, cycle, metrics):
         key = self.metric or next((k for k in metrics if k.endswith('mAP')), None)
-        labelled = [self.index_of[i] for i in self.pool.labelled]
-        boxes = sum(sum(1 for inst in self.dataset.get_data_info(i)['instances']
-                        if not inst.get('ignore_flag', 0)) for i in labelled)
-        row = dict(cycle=cycle, labelled_images=len(labelled), labelled_boxes=boxes,
+        self._metric_key = key
+        row = dict(cycle=cycle, labelled_images=len(self.pool.labelled),
+                   labelled_boxes=sum(self._boxes_per_class(self.pool.labelled).values()),
                    mAP=float(metrics[key]) if key else None,
                    train_seconds=round(time.perf_counter() - self._cycle_started, 2),
                    selection_seconds=round(getattr(self, '_selection_seconds', 0.0), 2),
-                   strategy=self.label, seed=self.seed)
+                   strategy=self.label, seed=self.seed,
+                   added_boxes_per_class=self._boxes_per_class(self.pool.history[-1]['added']))
         row.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+        if self.health:
+            row.update(self._health(runner))
         return row
 
+    def _boxes_per_class(self, ids):
+        """Boxes (not ignored) of these images per class name."""
+        classes = self.dataset.metainfo.get('classes') or ()
+        counts = {}
+        for i in ids:
+            for inst in self.dataset.get_data_info(self.index_of[i])['instances']:
+                if not inst.get('ignore_flag', 0):
+                    label = inst['bbox_label']
+                    name = classes[label] if label < len(classes) else str(label)
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
+
     def _report(self, runner):
-        row = self.rows[-1]
+        row, model = self.rows[-1], unwrapped_model(runner)
         runner.visualizer.add_scalars(
-            {'al/mAP': row['mAP'] or 0.0, 'al/labelled_images': row['labelled_images']},
-            step=row['cycle'])
+            {f'al/{k}': row[k] for k in REPORTED if row.get(k) is not None}, step=row['cycle'])
         if is_main_process():
             meta = dict(label=self.label, strategy=self.strategy_cfg, budget=self.budget,
                         cycles=self.cycles, test_set=self._test_set(runner),
-                        epochs_per_cycle=self.epochs_per_cycle, seed=self.seed,
+                        epochs_per_cycle=self.epochs_per_cycle,
+                        iters_per_cycle=self.iters_per_cycle, seed=self.seed,
                         pool_size=len(self.ids), pool_digest=self.pool.digest,
                         initial=self.pool.initial_dict(), subset=self.subset,
-                        warm_start=self.warm_start)
+                        warm_start=self.warm_start, score_context=self.score_context,
+                        metric=self._metric_key,
+                        model=type(model).__name__,
+                        detector=type(getattr(model, 'detector', model)).__name__)
             write_results(runner.work_dir, self.rows, meta)
             plot_curve(os.path.join(runner.work_dir, 'al_curve.png'),
                        {self.label: self.rows})

@@ -3,6 +3,10 @@
 Chunks are consecutive slices of the sorted ids, so an image is always scored with
 the same companions, whatever the number of processes: process ``r`` of ``w`` takes
 chunks ``r, r + w, ...`` and the results are gathered on every process.
+
+Two contexts for a sampler whose transformer attends across the batch: chunks of the
+scored images only, or the training context, where each chunk is completed with fixed
+companion images of the other kind in the training ratio (their outputs discarded).
 """
 import sys
 
@@ -16,16 +20,17 @@ from taal_det.strategies import PoolOutputs
 
 
 class _ImagesWithoutAnnotations(Dataset):
-    """Pool images through an inference pipeline; annotations are never loaded."""
+    """Images (dataset, index) through an inference pipeline; annotations never loaded."""
 
-    def __init__(self, dataset, indices, pipeline):
-        self.dataset, self.indices, self.pipeline = dataset, list(indices), Compose(pipeline)
+    def __init__(self, images, pipeline):
+        self.images, self.pipeline = list(images), Compose(pipeline)
 
     def __len__(self):
-        return len(self.indices)
+        return len(self.images)
 
     def __getitem__(self, i):
-        info = self.dataset.get_data_info(self.indices[i])
+        dataset, index = self.images[i]
+        info = dataset.get_data_info(index)
         info['instances'] = []
         return self.pipeline(info)
 
@@ -52,24 +57,43 @@ def _run_chunk(model, batch, needs):
     return out
 
 
+class Companions:
+    """Fixed images that complete every scoring chunk (the training context).
+
+    Chunk ``c`` gets the ``count`` companions that follow ``c * count`` in the sorted
+    ids, cyclically: deterministic, whatever the number of processes.
+    """
+
+    def __init__(self, dataset, ids, index_of, count):
+        self.dataset, self.ids, self.index_of = dataset, sorted(ids), index_of
+        self.count = count  # fewer ids than slots: they repeat, so every chunk is full
+
+    def __call__(self, chunk):
+        n = len(self.ids)
+        return [(self.dataset, self.index_of[self.ids[(chunk * self.count + j) % n]])
+                for j in range(self.count)]
+
+
 def score_images(model, dataset, ids, index_of, pipeline, needs, chunk_size, fixed_size=False,
-                 num_workers=0, progress=True):
+                 num_workers=0, progress=True, companions=None):
     """Score ``ids`` (sorted here) and return :class:`PoolOutputs` on every process.
 
-    ``fixed_size``: the model needs exactly ``chunk_size`` images per forward; the last
-    chunk is padded with its own first images and the padding's outputs dropped.
+    ``chunk_size`` scored images per chunk, plus ``companions`` (a :class:`Companions`)
+    when given. ``fixed_size``: the model needs exactly that many images per forward;
+    the last chunk is padded with its own first images and the padding's outputs dropped.
     """
     ids = sorted(ids)
     rank, world = get_dist_info()
     chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
-    mine = chunks[rank::world]
-    padded = [c + (c * chunk_size)[:chunk_size - len(c)] if fixed_size else c for c in mine]
-    flat = [index_of[i] for c in padded for i in c]
-    offsets, start = [], 0
-    for c in padded:
-        offsets.append(list(range(start, start + len(c))))
-        start += len(c)
-    loader = DataLoader(_ImagesWithoutAnnotations(dataset, flat, pipeline), batch_sampler=offsets,
+    numbered = list(enumerate(chunks))[rank::world]
+    mine = [c for _, c in numbered]
+    images, offsets = [], []
+    for k, c in numbered:
+        part = c + (c * chunk_size)[:chunk_size - len(c)] if fixed_size else c
+        batch = [(dataset, index_of[i]) for i in part] + (companions(k) if companions else [])
+        offsets.append(list(range(len(images), len(images) + len(batch))))
+        images += batch
+    loader = DataLoader(_ImagesWithoutAnnotations(images, pipeline), batch_sampler=offsets,
                         collate_fn=pseudo_collate, num_workers=num_workers)
     bar = ProgressBar(len(chunks), file=sys.stdout) if progress and rank == 0 else None
     local = []
@@ -100,3 +124,36 @@ def _merge(parts):
     if parts and 'box_scores' in parts[0][1]:
         fields['box_scores'] = [s for _, out in parts for s in out['box_scores']]
     return PoolOutputs(ids=ids, **fields)
+
+
+class PoolScorer:
+    """Scores pool (or test) images for the strategies and the sampler's health.
+
+    ``per_batch`` = (labelled, unlabelled) images of a training batch selects the training
+    context: images scored as unlabelled fill the unlabelled slots of each chunk, the
+    labelled slots hold fixed labelled companions, and the other way round for images
+    scored as labelled. ``None``: chunks of ``chunk_size`` scored images only.
+    """
+
+    def __init__(self, model, dataset, index_of, pipeline, chunk_size, per_batch=None,
+                 num_workers=0, progress=True):
+        sampler = getattr(model, 'sampler', None)
+        self.fixed = getattr(sampler, 'layout', None) == 'channel_tokens'
+        self.chunk_size = sampler.batch_size if self.fixed and not per_batch else chunk_size
+        self.model, self.dataset, self.index_of = model, dataset, index_of
+        self.pipeline, self.per_batch = pipeline, per_batch
+        self.num_workers, self.progress = num_workers, progress
+
+    def score(self, ids, needs, as_labelled=False, companions=(), dataset=None, index_of=None):
+        """PoolOutputs of ``ids``; ``companions``: pool ids of the other kind (training
+        context only)."""
+        size, others = self.chunk_size, None
+        if self.per_batch and companions and min(self.per_batch):
+            n_lab, n_unl = self.per_batch
+            size = n_lab if as_labelled else n_unl
+            others = Companions(self.dataset, companions, self.index_of,
+                                n_unl if as_labelled else n_lab)
+        return score_images(self.model, dataset or self.dataset, ids, index_of or self.index_of,
+                            self.pipeline, needs, size, fixed_size=self.fixed,
+                            num_workers=self.num_workers, progress=self.progress,
+                            companions=others)

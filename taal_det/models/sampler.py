@@ -30,11 +30,14 @@ class TransformerSampler(BaseModule):
             authors' code layout: channels are tokens, the batch is the embedding, so
             every batch must hold exactly ``batch_size`` images).
         batch_size: the fixed batch size of the ``'channel_tokens'`` layout.
+        scale: the discriminator's input is ``scale`` times the L2-normalised token
+            (default ``sqrt(embed_dims)``: entries of unit size, so the logits differ
+            between images from the first step); ``learn_scale`` makes it a parameter.
     """
 
     def __init__(self, in_channels: Sequence[int], embed_dims=256, depth=1, num_heads=4,
                  mlp_ratio=2.0, dropout=0.0, layout='batch_tokens', batch_size=None,
-                 init_cfg=None):
+                 scale=None, learn_scale=False, init_cfg=None):
         super().__init__(init_cfg)
         if layout not in LAYOUTS:
             raise ValueError(f'sampler.layout must be one of {LAYOUTS}, got {layout!r}')
@@ -53,6 +56,10 @@ class TransformerSampler(BaseModule):
                                  f'(the fixed batch size) divisible by num_heads={num_heads}, '
                                  f'got batch_size={batch_size}')
             self.transformer = _encoder(batch_size, num_heads, mlp_ratio, depth, dropout)
+        if scale is not None and not scale > 0:
+            raise ValueError(f'sampler.scale must be positive (or None), got {scale!r}')
+        scale = torch.tensor(float(scale or embed_dims ** 0.5)).log()
+        self.log_scale = nn.Parameter(scale, requires_grad=learn_scale)
         self.discriminator = nn.Sequential(
             nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
             nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True), nn.Linear(embed_dims, 1))
@@ -81,5 +88,5 @@ class TransformerSampler(BaseModule):
     def forward(self, feats):
         """Return (logits (B,), tokens (B, D)); s = sigmoid(logits)."""
         tokens = self.pool(feats)
-        mixed = F.normalize(self.mix(tokens), dim=1)
+        mixed = F.normalize(self.mix(tokens), dim=1) * self.log_scale.exp()
         return self.discriminator(mixed).squeeze(1), tokens

@@ -9,6 +9,8 @@ from mmdet.registry import MODELS
 
 from taal_det.datasets.active_pool import LABELLED_KEY
 
+SAMPLER_BCE = 'sampler_bce'
+
 
 @contextmanager
 def features_given(detector, feats):
@@ -31,7 +33,8 @@ class TAALDetector(BaseDetector):
     """Wraps a detector; adds ``loss_sampler`` = weight * BCE(labelled vs unlabelled).
 
     The detector's losses use the labelled images of the batch only; the sampler sees
-    every image. Features are extracted once per batch. ``detach=True`` stops the
+    every image (the unweighted BCE is logged as ``sampler_bce``). Features are
+    extracted once per batch. ``detach=True`` stops the
     sampler's gradient at the features (ablation). ``predict`` is the detector's.
     A plain mmdet checkpoint of the inner detector loads into this wrapper.
     """
@@ -77,8 +80,9 @@ class TAALDetector(BaseDetector):
             losses.update(self.detector.loss(det_inputs, det_samples))
         logits, _ = self.sampler([f.detach() for f in feats] if self.detach else feats)
         target = labelled.to(logits.device, logits.dtype)
-        losses['loss_sampler'] = self.sampler_loss_weight * \
-            F.binary_cross_entropy_with_logits(logits, target)
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+        losses['loss_sampler'] = self.sampler_loss_weight * bce
+        losses[SAMPLER_BCE] = bce.detach()  # logged, not optimised: the sampler's health
         return losses
 
     def predict(self, batch_inputs, batch_data_samples, rescale=True):

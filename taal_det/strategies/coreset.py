@@ -105,6 +105,8 @@ class CoreSetStrategy(BaseStrategy):
     needs_labelled = True
 
     def __init__(self, block=1024):
+        if isinstance(block, bool) or not isinstance(block, int) or block <= 0:
+            raise ValueError(f'CoreSetStrategy: block must be a positive integer, got {block!r}')
         self.block = block
 
     def select(self, candidates, budget, labelled=None, seed=0):

@@ -20,6 +20,10 @@ class TAALStrategy(BaseStrategy):
     def __init__(self, margin=0.1, mode='margin'):
         if mode not in ('margin', 'lowest'):
             raise ValueError(f"mode must be 'margin' or 'lowest', got {mode!r}")
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or \
+                not 0 <= margin <= 1:
+            raise ValueError(f'TAALStrategy: margin must lie in [0, 1] (sampler scores are '
+                             f'probabilities), got {margin!r}')
         self.margin, self.mode = margin, mode
 
     def select(self, candidates, budget, labelled=None, seed=0):

@@ -55,6 +55,8 @@ class UncertaintyStrategy(BaseStrategy):
             raise ValueError(f'measure must be one of {sorted(BOX_MEASURES)}, got {measure!r}')
         if reduce not in REDUCTIONS:
             raise ValueError(f'reduce must be one of {sorted(REDUCTIONS)}, got {reduce!r}')
+        if isinstance(empty_value, bool) or not isinstance(empty_value, (int, float)):
+            raise ValueError(f'empty_value must be a number, got {empty_value!r}')
         self.measure, self.reduce, self.empty_value = measure, reduce, empty_value
 
     def select(self, candidates, budget, labelled=None, seed=0):

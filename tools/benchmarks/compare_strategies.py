@@ -1,16 +1,24 @@
-"""Compare TAAL, JLS, random, uncertainty and core-set over several seeds on the
-multi-class Fashion-MNIST scenes (real photo backgrounds), then write the report.
+"""Compare strategies with paired seeds on the Fashion-MNIST scenes (or the trees), then
+write the report with paired AUBC differences against random.
 
-    python tools/benchmarks/compare_strategies.py --out work_dirs/compare
+    python tools/benchmarks/compare_strategies.py --name dev --seeds 100 101
+    python tools/benchmarks/compare_strategies.py --name scenes128 --seeds 0 1 2 3 4
 
-Defaults are sized for about an hour on 2 CPU cores; on a GPU machine raise --trainval,
---test, --size, --epochs-per-cycle, --cycles and --budget (mmengine uses the GPU when
-torch sees one). Every strategy of a seed starts from the same initial split. Finished
-runs are skipped, so an interrupted comparison continues where it stopped.
+Every strategy of a seed starts from the same initial split (the seed's first run draws
+it). Each finished run's ``al_results.json`` is copied at once to ``--results`` (default
+``docs/results/NAME/``, meant to be committed); a run whose results are already there is
+skipped, so a rerun on a fresh machine only trains what is missing. Identical work is
+trained once: uncertainty and core-set continue random's cycle 0 (the same bare detector
+on the same split), taal-random continues taal's (``al_train.py --fork``); with
+``--fork-work`` every run continues the cycle 0 of its namesake in another comparison (a
+variant that changes only selection). Arguments choose the
+data (``--data-seed``: another draw of the scenes), the pool, the image size and the
+schedule, so the same command scales to a GPU (mmengine uses it when torch sees one).
 """
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,66 +26,157 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'data'))
 from make_fashion_scenes import build as build_scenes  # noqa: E402
+from make_trees import build as build_trees  # noqa: E402
 
-CONFIG = os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py')
+CONFIGS = dict(scenes=os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py'),
+               trees=os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+STRATEGIES = ['taal', 'taal-random', 'jls', 'random', 'uncertainty', 'coreset']
+FORKS = {'uncertainty': 'random', 'coreset': 'random', 'taal-random': 'taal'}
 
 
-def finished(work_dir, cycles):
-    path = os.path.join(work_dir, 'al_results.json')
+def complete(path, cycles):
     if not os.path.exists(path):
         return False
     with open(path) as f:
-        return len(json.load(f)['cycles']) == cycles
+        run = json.load(f)
+    rows = run['cycles']
+    return bool(rows) and (len(rows) == cycles or
+                           rows[-1]['labelled_images'] == run['meta']['pool_size'])
+
+
+def make_data(args):
+    if args.data == 'trees':
+        build_trees(args.data_dir)
+    else:
+        build_scenes(args.data_dir, args.trainval, args.test, args.size, (1, 4),
+                     seed=args.data_seed)
+    return os.path.abspath(args.data_dir) + '/'
+
+
+def common_flags(args, root):
+    flags = ['--budget', str(args.budget), '--cycles', str(args.cycles),
+             '--epochs-per-cycle', str(args.epochs_per_cycle)]
+    if args.iters_per_cycle:
+        flags += ['--iters-per-cycle', str(args.iters_per_cycle)]
+    options = [f'{split}.dataset.data_root={root}'
+               for split in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    options += [f'param_scheduler.1.end={args.epochs_per_cycle}',
+                f'param_scheduler.1.milestones=[{args.milestone}]',
+                'default_hooks.checkpoint.max_keep_ckpts=-1']
+    if args.data == 'scenes' and args.size != 128:
+        options += [f'train_dataloader.dataset.pipeline.2.scale=({args.size},{args.size})',
+                    f'val_dataloader.dataset.pipeline.1.scale=({args.size},{args.size})']
+    return flags + ['--cfg-options'] + options + args.cfg_options
+
+
+def cycle0_checkpoint(work, epochs_per_cycle):
+    return os.path.join(work, f'epoch_{epochs_per_cycle}.pth')
+
+
+def keep_cycle0_checkpoint(work, epochs_per_cycle):
+    """A finished run keeps only the checkpoint other runs fork from (and is not resumed:
+    its al_results.json is complete)."""
+    for name in os.listdir(work):
+        path = os.path.join(work, name)
+        if name == 'last_checkpoint' or name.endswith('.pth') and \
+                path != cycle0_checkpoint(work, epochs_per_cycle):
+            os.remove(path)
+
+
+def check_protocol(path, args):
+    """Refuse kept results of another protocol (one --name per protocol)."""
+    with open(path) as f:
+        meta = json.load(f)['meta']
+    expected = dict(budget=args.budget, cycles=args.cycles, epochs_per_cycle=args.epochs_per_cycle,
+                    iters_per_cycle=args.iters_per_cycle)
+    if args.data == 'scenes':
+        expected.update(pool_size=args.trainval)
+    for key, value in expected.items():
+        if meta.get(key) != value:
+            raise SystemExit(f'{path} has {key}={meta.get(key)!r}, not {value!r}: another '
+                             'protocol; give this one its own --name')
+
+
+def fork_flags(args, work_root, strategy, seed):
+    if args.fork_work:
+        source = os.path.join(args.fork_work, f'{strategy}_seed{seed}')
+    elif strategy in FORKS:
+        source = os.path.join(work_root, f'{FORKS[strategy]}_seed{seed}')
+    else:
+        return []
+    if not os.path.exists(cycle0_checkpoint(source, args.epochs_per_cycle)):
+        return []
+    return ['--fork', source]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default='work_dirs/compare')
-    parser.add_argument('--data', default='data/fashion_scenes_compare')
+    parser.add_argument('--name', required=True, help='names the results and work folders')
+    parser.add_argument('--results', help='default: docs/results/NAME')
+    parser.add_argument('--work', help='default: work_dirs/compare/NAME')
+    parser.add_argument('--data', choices=list(CONFIGS), default='scenes')
+    parser.add_argument('--data-dir', help='default: data/compare_DATA_DATASEED_SIZE')
+    parser.add_argument('--data-seed', type=int, default=0, help='draw of the scenes')
     parser.add_argument('--trainval', type=int, default=1000, help='pool size (scenes)')
     parser.add_argument('--test', type=int, default=300, help='test scenes')
     parser.add_argument('--size', type=int, default=128, help='scene side in pixels')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--strategies', nargs='+',
-                        default=['taal', 'jls', 'random', 'uncertainty', 'coreset'])
-    parser.add_argument('--initial', type=int, default=50)
-    parser.add_argument('--budget', type=int, default=50)
-    parser.add_argument('--cycles', type=int, default=3)
-    parser.add_argument('--epochs-per-cycle', type=int, default=8)
+    parser.add_argument('--seeds', type=int, nargs='+', required=True)
+    parser.add_argument('--strategies', nargs='+', default=STRATEGIES)
+    parser.add_argument('--initial', type=int, default=100)
+    parser.add_argument('--budget', type=int, default=100)
+    parser.add_argument('--cycles', type=int, default=5)
+    parser.add_argument('--epochs-per-cycle', type=int, default=20)
+    parser.add_argument('--iters-per-cycle', type=int, default=None)
+    parser.add_argument('--milestone', type=int, default=15, help='epoch of the lr drop')
+    parser.add_argument('--fork-work', help='continue the cycle 0 of the same-named runs '
+                        'of this work folder (a variant that changes only selection)')
+    parser.add_argument('--cfg-options', nargs='*', default=[])
     args = parser.parse_args()
-
-    manifest = build_scenes(args.data, args.trainval, args.test, args.size, (1, 4), seed=0)
-    print(f"data: {args.data}: {json.dumps(manifest['splits'])}", flush=True)
-    data_root = os.path.abspath(args.data) + '/'
-    common = ['--budget', str(args.budget), '--cycles', str(args.cycles),
-              '--epochs-per-cycle', str(args.epochs_per_cycle), '--cfg-options',
-              f'train_dataloader.dataset.data_root={data_root}',
-              f'val_dataloader.dataset.data_root={data_root}',
-              f'test_dataloader.dataset.data_root={data_root}']
-    runs = []
+    results = args.results or os.path.join(ROOT, 'docs', 'results', args.name)
+    work_root = args.work or os.path.join(ROOT, 'work_dirs', 'compare', args.name)
+    args.data_dir = args.data_dir or os.path.join(
+        ROOT, 'data', f'compare_{args.data}_{args.data_seed}_{args.size}')
+    os.makedirs(results, exist_ok=True)
+    root = make_data(args)
+    flags = common_flags(args, root)
+    done = []
     for seed in args.seeds:
         initial = None
         for strategy in args.strategies:
-            work = os.path.join(args.out, f'{strategy}_seed{seed}')
-            runs.append(work)
-            split = ['--initial-split', initial] if initial else \
-                ['--initial-size', str(args.initial)]
-            if not finished(work, args.cycles):
+            name = f'{strategy}_seed{seed}'
+            kept, work = os.path.join(results, f'{name}.json'), os.path.join(work_root, name)
+            finished = os.path.join(work, 'al_results.json')
+            if not complete(kept, args.cycles) and complete(finished, args.cycles):
+                shutil.copyfile(finished, kept)
+            if complete(kept, args.cycles):
+                check_protocol(kept, args)
+            else:
+                split = ['--initial-split', initial] if initial else \
+                    ['--initial-size', str(args.initial)]
+                cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'),
+                       CONFIGS[args.data], '--work-dir', work, '--strategy', strategy,
+                       '--seed', str(seed), *split, *flags]
+                resume = ['--resume'] if os.path.exists(os.path.join(work, 'last_checkpoint')) \
+                    else fork_flags(args, work_root, strategy, seed)
                 t0 = time.time()
-                cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), CONFIG,
-                       '--work-dir', work, '--strategy', strategy, '--seed', str(seed),
-                       *split, *common]
-                os.makedirs(args.out, exist_ok=True)
-                with open(os.path.join(args.out, f'{strategy}_seed{seed}.log'), 'w') as log:
-                    done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-                if done.returncode:
-                    raise SystemExit(f'{strategy} seed {seed} failed; see {log.name}')
-                print(f'{strategy} seed {seed}: {time.time() - t0:.0f} s', flush=True)
-            initial = initial or os.path.join(work, 'pool', 'initial.json')
-    subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'al_report.py'), *runs,
-                    '--out', os.path.join(args.out, 'report'),
-                    '--title', f'Fashion-MNIST scenes, {args.size} px, pool {args.trainval}'],
-                   check=True, cwd=ROOT)
+                os.makedirs(work_root, exist_ok=True)
+                with open(os.path.join(work_root, f'{name}.log'), 'a') as log:
+                    if subprocess.run(cmd + resume, stdout=log, stderr=subprocess.STDOUT,
+                                      cwd=ROOT).returncode:
+                        raise SystemExit(f'{name} failed; see {log.name}')
+                shutil.copyfile(os.path.join(work, 'al_results.json'), kept)
+                keep_cycle0_checkpoint(work, args.epochs_per_cycle)
+                print(f'{name}: {time.time() - t0:.0f} s -> {kept}', flush=True)
+            if initial is None:
+                with open(kept) as f:
+                    ids = json.load(f)['meta']['initial']['ids']
+                initial = os.path.join(results, f'initial_seed{seed}.txt')
+                with open(initial, 'w') as f:
+                    f.write('\n'.join(ids) + '\n')
+            done.append(kept)
+    subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'al_report.py'), *done,
+                    '--out', os.path.join(results, 'report'), '--title',
+                    f'{args.data}, {args.size} px, pool {args.trainval}'], check=True, cwd=ROOT)
 
 
 if __name__ == '__main__':

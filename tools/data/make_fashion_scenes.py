@@ -6,8 +6,8 @@
 import argparse
 import json
 
-from taal_det.datasets import fashion_scenes
-from taal_det.datasets.voc_writer import read_manifest, write_voc_tree
+from taal_det.demo_data import fashion_scenes
+from taal_det.demo_data.voc_writer import read_manifest, write_voc_tree
 
 
 def build(out, trainval=2000, test=500, size=128, objects=(1, 4), seed=0, force=False):

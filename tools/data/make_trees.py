@@ -5,8 +5,8 @@
 import argparse
 import json
 
-from taal_det.datasets import trees
-from taal_det.datasets.voc_writer import read_manifest, write_voc_tree
+from taal_det.demo_data import trees
+from taal_det.demo_data.voc_writer import read_manifest, write_voc_tree
 
 
 def build(out, tile=320, min_side=2, min_visible=0.5, force=False):

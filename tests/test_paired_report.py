@@ -1,0 +1,94 @@
+"""Paired statistics of the report: per-seed AUBC differences against a reference, their
+t-interval and sign count, curves against boxes, and the runs it refuses to compare."""
+import json
+import math
+import os
+import statistics
+import sys
+
+import pytest
+from scipy import stats
+
+from taal_det.evaluation.paired import interpolated_aubc, paired_differences, run_areas
+from taal_det.evaluation.report import ProtocolMismatch, check_protocols, load_run
+from taal_testing import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import al_report  # noqa: E402
+
+
+def make_run(tmp_path, label, seed, maps, boxes=None, cycles=None, **meta):
+    folder = tmp_path / f'{label}_{seed}'
+    folder.mkdir()
+    boxes = boxes or [10 * (i + 1) for i in range(len(maps))]
+    info = dict(label=label, strategy=dict(type=label), seed=seed, budget=2, pool_size=100,
+                cycles=cycles or len(maps), pool_digest='p', test_set=dict(images=5),
+                epochs_per_cycle=3, initial=dict(ids=[f'init{seed}']))
+    info.update(meta)
+    rows = [dict(cycle=i, labelled_images=2 + 2 * i, labelled_boxes=b, mAP=m,
+                 added_boxes_per_class=dict(cat=i, dog=1))
+            for i, (m, b) in enumerate(zip(maps, boxes))]
+    (folder / 'al_results.json').write_text(json.dumps(dict(meta=info, cycles=rows)))
+    return str(folder)
+
+
+CURVES = {'random': [[0.1, 0.2, 0.3], [0.2, 0.2, 0.2], [0.1, 0.3, 0.3]],
+          'taal': [[0.1, 0.3, 0.4], [0.2, 0.1, 0.2], [0.1, 0.4, 0.5]]}
+
+
+def all_runs(tmp_path):
+    return [make_run(tmp_path, label, seed, maps)
+            for label, curves in CURVES.items() for seed, maps in enumerate(curves)]
+
+
+def test_paired_difference_mean_interval_and_signs(tmp_path):
+    runs = [load_run(p) for p in all_runs(tmp_path)]
+    areas, _ = run_areas(runs)
+    paired = paired_differences(areas, 'random')['taal']
+    diffs = [areas['taal'][s] - areas['random'][s] for s in range(3)]
+    assert paired['differences'] == pytest.approx(diffs)
+    assert (paired['wins'], paired['losses'], paired['ties']) == (2, 1, 0)
+    half = stats.t.ppf(0.975, 2) * statistics.stdev(diffs) / math.sqrt(3)
+    assert paired['ci95'] == pytest.approx((statistics.mean(diffs) - half,
+                                            statistics.mean(diffs) + half))
+
+
+def test_area_against_boxes_over_the_common_range_by_interpolation():
+    # y = x / 100 on [10, 50]: its mean over [20, 40] is 0.3, whatever the knots.
+    assert interpolated_aubc([10, 35, 50], [0.1, 0.35, 0.5], 20, 40) == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        interpolated_aubc([10, 20], [0.1, 0.2], 5, 20)
+
+
+def test_report_writes_paired_tables_json_and_box_curves(tmp_path):
+    paths = all_runs(tmp_path)
+    out = str(tmp_path / 'report')
+    al_report.main([*paths, '--out', out])
+    with open(out + '.json') as f:
+        result = json.load(f)
+    assert result['paired_images']['taal']['wins'] == 2
+    assert result['box_range'] == [10, 30]
+    text = open(out + '.md').read()
+    assert '| taal |' in text and 'minus random' in text and '| cat | dog |' in text
+    assert os.path.getsize(out + '.png') > 1000
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(cycles=5), 'truncated: 3 of 5 cycles'),
+    (dict(epochs_per_cycle=9), 'differ in epochs_per_cycle'),
+    (dict(subset=50), 'differ in subset'),
+    (dict(warm_start=True), 'differ in warm_start'),
+    (dict(detector='TwoStageDetector'), 'differ in detector'),
+    (dict(metric='coco/bbox_mAP'), 'differ in metric'),
+])
+def test_refuses_runs_that_cannot_be_compared(tmp_path, change, message):
+    paths = all_runs(tmp_path)
+    odd = make_run(tmp_path, 'odd', 0, [0.1, 0.2, 0.3], **change)
+    with pytest.raises(ProtocolMismatch, match=message):
+        check_protocols([load_run(p) for p in paths[:1] + [odd]])
+
+
+def test_refuses_methods_with_different_seed_sets(tmp_path):
+    paths = all_runs(tmp_path)[:-1]  # taal lacks seed 2
+    with pytest.raises(SystemExit, match=r'taal ran seeds \[0, 1\] but random ran \[0, 1, 2\]'):
+        al_report.main([*paths, '--out', str(tmp_path / 'r')])
