@@ -44,6 +44,7 @@ def test_cli_overrides_and_baselines_train_the_bare_detector():
     assert cfg.model.type == 'SingleStageDetector' and cfg.model.data_preprocessor
     assert cfg.train_dataloader.batch_size == 4  # the labelled half of TAAL's batch of 8
     assert cfg.train_cfg.max_epochs == 6 and cfg.randomness.seed == 4
+    assert cfg.default_hooks.checkpoint.interval == 2  # a checkpoint at every cycle end
     jls = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
     al_train.apply_overrides(jls, al_train.parse_args(['x.py', '--strategy', 'jls']))
     assert jls.model.sampler.layout == 'none'

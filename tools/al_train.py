@@ -130,6 +130,10 @@ def apply_overrides(cfg, args):
         cfg.train_cfg.max_epochs = hook['cycles'] * per_cycle
         if cfg.train_cfg.get('val_interval'):
             cfg.train_cfg.val_interval = per_cycle
+        # Checkpoints at cycle ends (resume, --fork) follow the new cycle length.
+        checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+        if checkpoint and checkpoint.get('interval', 1) > 1:
+            checkpoint['interval'] = per_cycle
 
 
 def check_data_roots(cfg):

@@ -295,8 +295,7 @@ class ActivePoolHook(Hook):
     def _candidate_outputs(self, runner, model, needs):
         """What the strategy reads of this cycle's candidates (the unlabelled pool or its
         seeded subset); sampler outputs already computed for the health row are reused."""
-        cycle = self.pool.cycle
-        candidates = random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{cycle}')
+        cycle, candidates = self.pool.cycle, self._candidates()
         if self._scored and self._scored[0] == cycle and needs <= SAMPLER_OUTPUTS:
             self._cached_seconds = self._scored[2]  # counted as selection time
             return self._scored[1]
@@ -308,10 +307,12 @@ class ActivePoolHook(Hook):
     def _labelled_outputs(self, runner, model, needs):
         """The labelled images, scored in the context selection uses (their companions:
         the candidates)."""
-        candidates = random_subset(self.pool.unlabelled, self.subset,
-                                   f'{self.seed}-{self.pool.cycle}')
         return self._scorer(runner, model).score(self.pool.labelled, needs, as_labelled=True,
-                                                 companions=candidates)
+                                                 companions=self._candidates())
+
+    def _candidates(self):
+        """This cycle's candidates: the unlabelled pool, or its seeded random subset."""
+        return random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{self.pool.cycle}')
 
     def _health(self, runner):
         """Sampler health of the model that ends this cycle (see SamplerHealth)."""

@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'data'))
 from make_fashion_scenes import build as build_scenes  # noqa: E402
 from make_trees import build as build_trees  # noqa: E402
+from taal_det.evaluation.report import ProtocolMismatch, check_complete, load_run  # noqa: E402
 
 CONFIGS = dict(scenes=os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py'),
                trees=os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
@@ -34,14 +35,16 @@ STRATEGIES = ['taal', 'taal-random', 'jls', 'random', 'uncertainty', 'coreset']
 FORKS = {'uncertainty': 'random', 'coreset': 'random', 'taal-random': 'taal'}
 
 
-def complete(path, cycles):
+def complete(path):
+    """A results file of a run that ended (all its cycles, or the pool ran out)."""
     if not os.path.exists(path):
         return False
-    with open(path) as f:
-        run = json.load(f)
-    rows = run['cycles']
-    return bool(rows) and (len(rows) == cycles or
-                           rows[-1]['labelled_images'] == run['meta']['pool_size'])
+    run = load_run(path)
+    try:
+        check_complete(run)
+    except ProtocolMismatch:
+        return False
+    return bool(run['cycles'])
 
 
 def make_data(args):
@@ -146,9 +149,9 @@ def main():
             name = f'{strategy}_seed{seed}'
             kept, work = os.path.join(results, f'{name}.json'), os.path.join(work_root, name)
             finished = os.path.join(work, 'al_results.json')
-            if not complete(kept, args.cycles) and complete(finished, args.cycles):
+            if not complete(kept) and complete(finished):
                 shutil.copyfile(finished, kept)
-            if complete(kept, args.cycles):
+            if complete(kept):
                 check_protocol(kept, args)
             else:
                 split = ['--initial-split', initial] if initial else \
