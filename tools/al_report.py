@@ -17,7 +17,7 @@ import os
 import sys
 
 from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired_differences,
-                                        run_areas)
+                                        run_areas, shared_range)
 from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, class_table,
                                         health_table, load_run, markdown_report,
                                         plot_report, summarise)
@@ -52,8 +52,7 @@ def main(argv=None):
         result['paired_images'] = paired_differences(by_images, args.reference)
         sections.append(markdown_paired(result['paired_images'], args.reference,
                                         f'AUBC of {args.metric} (images)'))
-        lo = max(run['cycles'][0].get('labelled_boxes') or 0 for run in runs)
-        hi = min(run['cycles'][-1].get('labelled_boxes') or 0 for run in runs)
+        lo, hi = shared_range(runs, args.metric)
         if lo < hi:  # curves against labelled boxes share a range
             by_boxes, (lo, hi) = run_areas(runs, args.metric, 'labelled_boxes', True)
             result['box_range'] = [lo, hi]

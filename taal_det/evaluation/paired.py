@@ -38,16 +38,22 @@ def mean_box_curves(runs, metric, lo, hi, points=50):
     return {label: (grid, [sum(v) / len(v) for v in zip(*c)]) for label, c in curves.items()}
 
 
+def _curve(run, metric, x):
+    rows = [r for r in run['cycles'] if r.get(metric) is not None and r.get(x) is not None]
+    return [r[x] for r in rows], [r[metric] for r in rows]
+
+
+def shared_range(runs, metric='mAP', x='labelled_boxes'):
+    """The x range every run's curve covers, (lo, hi); empty when lo >= hi."""
+    xs = [_curve(run, metric, x)[0] or [0] for run in runs]
+    return max(c[0] for c in xs), min(c[-1] for c in xs)
+
+
 def run_areas(runs, metric='mAP', x='labelled_images', common_range=False):
     """{label: {seed: AUBC}}; with ``common_range`` the curves are integrated over the x
     range all runs share (e.g. labelled boxes, which differ between runs)."""
-    curves = {}
-    for run in runs:
-        rows = [r for r in run['cycles'] if r.get(metric) is not None and r.get(x) is not None]
-        key = (method_label(run), run['meta']['seed'])
-        curves[key] = ([r[x] for r in rows], [r[metric] for r in rows])
-    lo = max(c[0][0] for c in curves.values())
-    hi = min(c[0][-1] for c in curves.values())
+    curves = {(method_label(run), run['meta']['seed']): _curve(run, metric, x) for run in runs}
+    lo, hi = shared_range(runs, metric, x)
     areas = {}
     for (label, seed), (xs, ys) in curves.items():
         area = interpolated_aubc(xs, ys, lo, hi) if common_range else aubc(xs, ys)
