@@ -25,6 +25,7 @@ def split_ids(root, split):
 
 @pytest.mark.parametrize('strategy, taal', [('TAALStrategy', True), ('RandomStrategy', False),
                                             ('UncertaintyStrategy', False),
+                                            ('TopScoreUncertaintyStrategy', False),
                                             ('CoreSetStrategy', False)])
 def test_two_cycles_grow_the_split_with_unlabelled_trainval_images(strategy, taal, scenes_root,
                                                                     tmp_path):
@@ -105,6 +106,17 @@ def test_taal_rows_report_sampler_health_from_the_scores_selection_uses(context,
     assert set(picked.values()) <= set(before)
     assert os.path.getsize(os.path.join(work, 'sampler_scores.png')) > 1000
     assert read(work, 'al_results.json')['meta']['score_context'] == context
+
+
+def test_class_distribution_uncertainty_of_a_one_class_detector_is_refused_before_training(
+        scenes_root, tmp_path):
+    cfg = tiny_al_cfg(scenes_root, str(tmp_path / 'one'), strategy='UncertaintyStrategy',
+                      taal=False)
+    cfg.model.bbox_head.num_classes = 1
+    with pytest.raises(ValueError, match="one class.*background='include'"):
+        run(cfg)
+    assert not os.path.exists(tmp_path / 'one' / 'pool' / 'cycle_0.json')
+
 
 
 def test_bare_detector_rows_have_no_sampler_health(scenes_root, tmp_path):

@@ -71,3 +71,29 @@ def test_taal_random_control_keeps_the_joint_model_and_selects_at_random():
     assert cfg.model.type == 'TAALDetector' and cfg.model.sampler.get('layout') is None
     assert hook['strategy'] == dict(type='RandomStrategy') and hook['label'] == 'taal-random'
     assert hook['iters_per_cycle'] == 24 and cfg.train_dataloader.batch_size == 8
+
+
+def test_strategy_options_on_the_command_line_survive_a_change_of_strategy():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py'))
+    args = al_train.parse_args(['x.py', '--strategy', 'uncertainty', '--cfg-options',
+                                'custom_hooks.0.strategy.measure=margin',
+                                'custom_hooks.0.strategy.pre_nms_topk=100',
+                                'custom_hooks.0.label=unc-margin'])
+    cfg.merge_from_dict(args.cfg_options)
+    al_train.apply_overrides(cfg, args)
+    hook = al_train.find_pool_hook(cfg)
+    assert hook['strategy'] == dict(type='UncertaintyStrategy', measure='margin',
+                                    pre_nms_topk=100)  # TAALStrategy's margin=0.1 is gone
+    assert hook['label'] == 'unc-margin'
+
+
+def test_ll4al_alias_wraps_the_bare_detector_in_a_loss_prediction_model():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'll4al',
+                                                       '--epochs-per-cycle', '20']))
+    assert cfg.model.type == 'LossPredictionDetector'
+    assert cfg.model.detector.type == 'SingleStageDetector'
+    assert cfg.model.loss_module.in_channels == [40, 112, 320, 256, 128]
+    assert cfg.model.detach_from_epoch == 12  # 60 % of the cycle, as LL4AL's 120 of 200
+    assert cfg.train_dataloader.batch_size == 4  # the labelled half, as other baselines
+    assert al_train.find_pool_hook(cfg)['strategy'] == dict(type='LossPredictionStrategy')

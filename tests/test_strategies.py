@@ -4,8 +4,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taal_det.strategies import (STRATEGIES, CoreSetStrategy, PoolOutputs, RandomStrategy,
-                                 TAALStrategy, UncertaintyStrategy, image_uncertainty,
+from taal_det.strategies import (STRATEGIES, CoreSetStrategy, LossPredictionStrategy,
+                                 PoolOutputs, RandomStrategy,
+                                 TAALStrategy, TopScoreUncertaintyStrategy, UncertaintyStrategy,
+                                 image_uncertainty,
                                  k_center_greedy, random_subset)
 
 
@@ -14,12 +16,17 @@ def outputs(n, seed=0, d=8):
     ids = [f'{i:05d}' for i in torch.randperm(n, generator=g).tolist()]
     boxes = [torch.rand(int(torch.randint(0, 4, (1,), generator=g)), 3, generator=g)
              for _ in range(n)]
+    top = [b.max(1).values for b in boxes]
     return PoolOutputs(ids=ids, sampler_scores=torch.rand(n, generator=g),
-                       features=torch.randn(n, d, generator=g), box_scores=boxes)
+                       features=torch.randn(n, d, generator=g), box_probs=boxes,
+                       background_last=False, box_scores=top,
+                       predicted_loss=torch.randn(n, generator=g))
 
 
 ALL = [TAALStrategy(), TAALStrategy(mode='lowest'), RandomStrategy(), CoreSetStrategy(block=3),
-       UncertaintyStrategy(), UncertaintyStrategy('least_confidence', 'sum')]
+       UncertaintyStrategy(), UncertaintyStrategy('least_confidence', 'sum'),
+       UncertaintyStrategy('margin', 'mean'), TopScoreUncertaintyStrategy(),
+       LossPredictionStrategy()]
 
 
 @settings(max_examples=40, deadline=None)
@@ -84,9 +91,17 @@ def test_uncertainty_measures_and_empty_images():
     assert image_uncertainty([torch.tensor([0.5])], 'entropy')[0] == pytest.approx(1.0)
     assert image_uncertainty([torch.tensor([0.9, 0.2])], 'least_confidence', 'sum')[0] == \
         pytest.approx(0.1 + 0.8)
-    cand = PoolOutputs(ids=['x', 'y', 'z'], box_scores=[confident, unsure, torch.zeros(0, 3)])
+    assert image_uncertainty([torch.tensor([0.9, 0.2])], 'margin', 'max')[0] == \
+        pytest.approx(2 * 0.8)
+    cand = PoolOutputs(ids=['x', 'y', 'z'], box_probs=[confident, unsure, torch.zeros(0, 3)],
+                       background_last=False)
     assert UncertaintyStrategy()(cand, 2) == ['y', 'x']
     assert UncertaintyStrategy(empty_value=2.0)(cand, 1) == ['z']
+    top = PoolOutputs(ids=['x', 'y', 'z'], box_scores=[torch.tensor([0.99]), torch.tensor([0.6]),
+                                                        torch.zeros(0)])
+    assert TopScoreUncertaintyStrategy()(top, 2) == ['y', 'x']
+    with pytest.raises(ValueError, match='needs box_probs'):
+        UncertaintyStrategy()(top, 1)
 
 
 def test_bad_inputs_fail_with_one_clear_message():

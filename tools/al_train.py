@@ -6,8 +6,10 @@ tools/train.py, plus flags that override the hook.
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
+import re
 import shutil
 import sys
 
@@ -17,10 +19,13 @@ from mmengine.runner import Runner
 
 STRATEGY_ALIASES = {'taal': 'TAALStrategy', 'jls': 'TAALStrategy',
                     'taal-random': 'RandomStrategy', 'random': 'RandomStrategy',
-                    'uncertainty': 'UncertaintyStrategy', 'coreset': 'CoreSetStrategy'}
+                    'uncertainty': 'UncertaintyStrategy',
+                    'uncertainty-top-score': 'TopScoreUncertaintyStrategy',
+                    'coreset': 'CoreSetStrategy', 'll4al': 'LossPredictionStrategy'}
 # Methods that keep TAALDetector's joint training; 'taal-random' is the control that
 # trains TAAL's joint model but selects at random.
 JOINT = ('taal', 'jls', 'taal-random')
+LL4AL_DETACH = 0.6  # the loss module's features are detached from 60 % of each cycle on
 
 
 def positive_int(text):
@@ -83,9 +88,18 @@ def find_pool_hook(cfg):
     raise SystemExit('error: the config has no ActivePoolHook in custom_hooks')
 
 
-def apply_strategy(cfg, hook, name):
+def strategy_options(cfg_options):
+    """Strategy options given as --cfg-options custom_hooks.N.strategy.KEY=VALUE."""
+    return {key.split('.')[-1]: value for key, value in (cfg_options or {}).items()
+            if re.fullmatch(r'custom_hooks\.\d+\.strategy\.\w+', key)}
+
+
+def apply_strategy(cfg, hook, name, options=None):
+    """Switch the hook to strategy ``name``; ``options`` given on the command line are
+    kept when the strategy type changes (the config's own options are not)."""
     strategy = STRATEGY_ALIASES.get(name.lower(), name)
     wrapped = cfg.model.get('type') == 'TAALDetector'
+    sampler_channels = cfg.model.sampler.in_channels if wrapped else None
     if wrapped and strategy != 'TAALStrategy' and name.lower() not in JOINT:
         # A baseline trains the bare detector on the labelled part of TAAL's batches:
         # as many labelled images per step, as many steps per epoch.
@@ -95,12 +109,19 @@ def apply_strategy(cfg, hook, name):
         labelled, unlabelled = hook.get('source_ratio', (1, 1))
         batch = cfg.train_dataloader.batch_size
         cfg.train_dataloader.batch_size = max(1, round(batch * labelled / (labelled + unlabelled)))
+    if name.lower() == 'll4al' and cfg.model.get('type') != 'LossPredictionDetector':
+        if not wrapped:
+            raise SystemExit("error: --strategy ll4al needs a TAALDetector config (its sampler's "
+                             'in_channels size the loss module) or a LossPredictionDetector model')
+        cfg.model = dict(type='LossPredictionDetector', detector=cfg.model,
+                         loss_module=dict(type='LossPredictionModule',
+                                          in_channels=sampler_channels))
     if name.lower() == 'jls':
         if not wrapped:
             raise SystemExit('error: --strategy jls needs a TAALDetector model')
         cfg.model.sampler.layout = 'none'
     if strategy != hook.get('strategy', {}).get('type'):
-        hook['strategy'] = dict(type=strategy)
+        hook['strategy'] = dict(options or {}, type=strategy)
 
 
 def apply_overrides(cfg, args):
@@ -113,8 +134,11 @@ def apply_overrides(cfg, args):
     if args.initial_split:
         hook.pop('initial_size', None)
     if args.strategy:
-        apply_strategy(cfg, hook, args.strategy)
+        apply_strategy(cfg, hook, args.strategy, strategy_options(args.cfg_options))
         hook.setdefault('label', args.strategy)  # a label from --cfg-options wins
+    if args.strategy == 'll4al' and cfg.model.get('detach_from_epoch') is None:
+        per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
+        cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * (args.epochs_per_cycle or per_cycle))
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:

@@ -20,9 +20,10 @@ from mmdet.registry import HOOKS
 from taal_det.datasets import (ActivePoolDataset, check_images_exist, check_pool_pipelines,
                                image_ids)
 from taal_det.evaluation import markdown_table, plot_curve, write_results
+from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
-from .options import check_hook_options
+from .options import check_hook_options, check_model_serves
 from .restart import TrainingStart, unwrapped_model
 from .sampler_health import SamplerHealth
 from .scoring import PoolScorer
@@ -135,10 +136,7 @@ class ActivePoolHook(Hook):
         """What can be refused before training: a strategy the model cannot serve, pool
         images missing from disk, a score pipeline that does not build, augmentation
         that depends on the boxes (for models that train on unlabelled images)."""
-        if 'sampler_scores' in self.strategy.requires and not hasattr(model, 'score'):
-            raise ValueError(f'{type(self.strategy).__name__} needs sampler scores, but the '
-                             f'model ({type(model).__name__}) has no sampler; wrap the '
-                             "detector in model=dict(type='TAALDetector', ...)")
+        check_model_serves(self.strategy, model)
         check_images_exist(self.dataset)
         if self.score_pipeline is not None:
             Compose(self.score_pipeline)
@@ -177,6 +175,7 @@ class ActivePoolHook(Hook):
             self._use_labelled_split(runner)
             self._cycle_started = time.perf_counter()
         self._seed_epoch(epoch)
+        runner.message_hub.update_info(EPOCH_IN_CYCLE, epoch % self.epochs_per_cycle)
         runner.train_loop.dataloader.sampler.set_epoch(epoch)
         if self.health:
             self.health.start_epoch()
@@ -290,7 +289,8 @@ class ActivePoolHook(Hook):
             self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline,
             self.score_batch_size or runner.cfg.train_dataloader.batch_size,
             per_batch=runner.train_loop.dataloader.sampler.per_batch if training else None,
-            num_workers=runner.cfg.val_dataloader.get('num_workers', 0), progress=self.progress)
+            num_workers=runner.cfg.val_dataloader.get('num_workers', 0), progress=self.progress,
+            pre_nms_topk=getattr(self.strategy, 'pre_nms_topk', None))
 
     def _candidate_outputs(self, runner, model, needs):
         """What the strategy reads of this cycle's candidates (the unlabelled pool or its

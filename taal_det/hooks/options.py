@@ -4,6 +4,8 @@ import math
 import numbers
 import os
 
+from taal_det.models.class_probs import class_probs_layout
+
 SCORE_CONTEXTS = ('unlabelled', 'training')
 
 
@@ -55,3 +57,17 @@ def check_hook_options(budget, cycles, initial_size, initial_split, epochs_per_c
     if metric is not None and not isinstance(metric, str):
         _refuse(f'metric must be the name of a validation metric (str) or None, '
                 f'got {metric!r}')
+
+
+def check_model_serves(strategy, model):
+    """Refuse a strategy whose inputs the model cannot give."""
+    if 'sampler_scores' in strategy.requires and not hasattr(model, 'score'):
+        raise ValueError(f'{type(strategy).__name__} needs sampler scores, but the '
+                         f'model ({type(model).__name__}) has no sampler; wrap the '
+                         "detector in model=dict(type='TAALDetector', ...)")
+    if 'predicted_loss' in strategy.requires and not hasattr(model, 'predicted_loss'):
+        raise ValueError(f'{type(strategy).__name__} needs predicted losses, but the model '
+                         f"({type(model).__name__}) has no loss module; wrap the detector "
+                         "in model=dict(type='LossPredictionDetector', ...)")
+    if 'box_probs' in strategy.requires:
+        strategy.check_head(*class_probs_layout(getattr(model, 'detector', model)))

@@ -16,6 +16,7 @@ from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
+from taal_det.models.class_probs import detections_with_class_probs
 from taal_det.strategies import PoolOutputs
 
 
@@ -41,7 +42,7 @@ def pooled_features(feats):
 
 
 @torch.no_grad()
-def _run_chunk(model, batch, needs):
+def _run_chunk(model, batch, needs, pre_nms_topk=None):
     data = model.data_preprocessor(batch, False)
     inputs, samples = data['inputs'], data['data_samples']
     out = {}
@@ -51,9 +52,16 @@ def _run_chunk(model, batch, needs):
             out['sampler_scores'], out['features'] = scores.float().cpu(), tokens.float().cpu()
         else:
             out['features'] = pooled_features(model.extract_feat(inputs)).float().cpu()
+    if 'predicted_loss' in needs:
+        out['predicted_loss'] = model.predicted_loss(inputs).float().cpu()
     if 'box_scores' in needs:
         preds = model.predict(inputs, samples)
         out['box_scores'] = [p.pred_instances.scores.float().cpu() for p in preds]
+    if 'box_probs' in needs:
+        detections, background_last = detections_with_class_probs(
+            getattr(model, 'detector', model), inputs, samples, pre_nms_topk=pre_nms_topk)
+        out['box_probs'] = [d.class_probs.float().cpu() for d in detections]
+        out['background_last'] = background_last
     return out
 
 
@@ -75,12 +83,14 @@ class Companions:
 
 
 def score_images(model, dataset, ids, index_of, pipeline, needs, chunk_size, fixed_size=False,
-                 num_workers=0, progress=True, companions=None):
+                 num_workers=0, progress=True, companions=None, pre_nms_topk=None):
     """Score ``ids`` (sorted here) and return :class:`PoolOutputs` on every process.
 
     ``chunk_size`` scored images per chunk, plus ``companions`` (a :class:`Companions`)
     when given. ``fixed_size``: the model needs exactly that many images per forward;
     the last chunk is padded with its own first images and the padding's outputs dropped.
+    ``pre_nms_topk``: ``box_probs`` of the top-k priors / proposals instead of the kept
+    detections.
     """
     ids = sorted(ids)
     rank, world = get_dist_info()
@@ -101,8 +111,9 @@ def score_images(model, dataset, ids, index_of, pipeline, needs, chunk_size, fix
     model.eval()
     try:
         for chunk, batch in zip(mine, loader):
-            out = _run_chunk(model, batch, needs)
-            local.append((chunk, {k: v[:len(chunk)] for k, v in out.items()}))
+            out = _run_chunk(model, batch, needs, pre_nms_topk)
+            local.append((chunk, {k: v if k == 'background_last' else v[:len(chunk)]
+                                  for k, v in out.items()}))
             if bar:
                 for _ in range(world):
                     bar.update()
@@ -118,11 +129,14 @@ def _merge(parts):
     parts.sort(key=lambda p: p[0][0])
     ids = [i for chunk, _ in parts for i in chunk]
     fields = {}
-    for key in ('sampler_scores', 'features'):
+    for key in ('sampler_scores', 'features', 'predicted_loss'):
         if parts and key in parts[0][1]:
             fields[key] = torch.cat([out[key] for _, out in parts])
-    if parts and 'box_scores' in parts[0][1]:
-        fields['box_scores'] = [s for _, out in parts for s in out['box_scores']]
+    for key in ('box_scores', 'box_probs'):
+        if parts and key in parts[0][1]:
+            fields[key] = [s for _, out in parts for s in out[key]]
+    if parts and 'background_last' in parts[0][1]:
+        fields['background_last'] = parts[0][1]['background_last']
     return PoolOutputs(ids=ids, **fields)
 
 
@@ -136,13 +150,14 @@ class PoolScorer:
     """
 
     def __init__(self, model, dataset, index_of, pipeline, chunk_size, per_batch=None,
-                 num_workers=0, progress=True):
+                 num_workers=0, progress=True, pre_nms_topk=None):
         sampler = getattr(model, 'sampler', None)
         self.fixed = getattr(sampler, 'layout', None) == 'channel_tokens'
         self.chunk_size = sampler.batch_size if self.fixed and not per_batch else chunk_size
         self.model, self.dataset, self.index_of = model, dataset, index_of
         self.pipeline, self.per_batch = pipeline, per_batch
         self.num_workers, self.progress = num_workers, progress
+        self.pre_nms_topk = pre_nms_topk
 
     def score(self, ids, needs, as_labelled=False, companions=(), dataset=None, index_of=None):
         """PoolOutputs of ``ids``; ``companions``: pool ids of the other kind (training
@@ -156,4 +171,4 @@ class PoolScorer:
         return score_images(self.model, dataset or self.dataset, ids, index_of or self.index_of,
                             self.pipeline, needs, size, fixed_size=self.fixed,
                             num_workers=self.num_workers, progress=self.progress,
-                            companions=others)
+                            companions=others, pre_nms_topk=self.pre_nms_topk)

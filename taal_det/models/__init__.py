@@ -1,9 +1,11 @@
 from .efficientnet_lite import EfficientNetLite0, lite0_weights_path
+from .loss_prediction import LossPredictionDetector, LossPredictionModule
 from .sampler import TransformerSampler
 from .ssd_predict_fix import ensure_ssd_head_predicts
 from .taal_detector import TAALDetector
 
 ensure_ssd_head_predicts()
 
-__all__ = ['EfficientNetLite0', 'TransformerSampler', 'TAALDetector', 'lite0_weights_path',
+__all__ = ['EfficientNetLite0', 'TransformerSampler', 'TAALDetector', 'LossPredictionDetector',
+           'LossPredictionModule', 'lite0_weights_path',
            'ensure_ssd_head_predicts']

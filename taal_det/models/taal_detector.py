@@ -1,25 +1,12 @@
 """TAALDetector: any mmdet detector trained jointly with a TAAL sampler head."""
-import copy
-from contextlib import contextmanager
-
 import torch
 import torch.nn.functional as F
-from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 
 from taal_det.datasets.active_pool import LABELLED_KEY
+from .wrapper import DetectorWrapper, features_given
 
 SAMPLER_BCE = 'sampler_bce'
-
-
-@contextmanager
-def features_given(detector, feats):
-    """Let ``detector.loss`` reuse already extracted features (no second backbone pass)."""
-    detector.extract_feat = lambda inputs: feats
-    try:
-        yield
-    finally:
-        del detector.extract_feat
 
 
 def labelled_mask(data_samples, device=None):
@@ -29,7 +16,7 @@ def labelled_mask(data_samples, device=None):
 
 
 @MODELS.register_module()
-class TAALDetector(BaseDetector):
+class TAALDetector(DetectorWrapper):
     """Wraps a detector; adds ``loss_sampler`` = weight * BCE(labelled vs unlabelled).
 
     The detector's losses use the labelled images of the batch only; the sampler sees
@@ -41,26 +28,13 @@ class TAALDetector(BaseDetector):
 
     def __init__(self, detector, sampler, sampler_loss_weight=0.5, detach=False,
                  data_preprocessor=None, init_cfg=None):
-        detector = copy.deepcopy(detector)
-        if not isinstance(detector, dict) or 'type' not in detector:
-            raise TypeError('TAALDetector.detector must be an mmdet detector config dict '
-                            f'with a type, got {detector!r}')
-        inner_preprocessor = detector.pop('data_preprocessor', None)
-        super().__init__(data_preprocessor=data_preprocessor or inner_preprocessor,
-                         init_cfg=init_cfg)
-        self.detector = MODELS.build(detector)
-        if not isinstance(self.detector, BaseDetector):
-            raise TypeError(f"TAALDetector.detector must build an mmdet detector, but "
-                            f"type={detector['type']!r} built {type(self.detector).__name__}")
+        super().__init__(detector, data_preprocessor, init_cfg)
         self.sampler = MODELS.build(sampler)
         self.sampler_loss_weight, self.detach = sampler_loss_weight, detach
 
     @property
     def trains_on_unlabelled(self):
         return True
-
-    def extract_feat(self, batch_inputs):
-        return self.detector.extract_feat(batch_inputs)
 
     def loss(self, batch_inputs, batch_data_samples):
         labelled = labelled_mask(batch_data_samples)
@@ -85,24 +59,8 @@ class TAALDetector(BaseDetector):
         losses[SAMPLER_BCE] = bce.detach()  # logged, not optimised: the sampler's health
         return losses
 
-    def predict(self, batch_inputs, batch_data_samples, rescale=True):
-        return self.detector.predict(batch_inputs, batch_data_samples, rescale=rescale)
-
-    def _forward(self, batch_inputs, batch_data_samples=None):
-        return self.detector._forward(batch_inputs, batch_data_samples)
-
     @torch.no_grad()
     def score(self, batch_inputs):
         """Sampler scores s (B,) and pooled tokens (B, D): no detection head, no NMS."""
         logits, tokens = self.sampler(self.extract_feat(batch_inputs))
         return logits.sigmoid(), tokens
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Accept a plain mmdet checkpoint of the inner detector (keys without
-        ``detector.``): those keys are moved under ``detector.``."""
-        own = ('detector.', 'sampler.', 'data_preprocessor.')
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            rest = key[len(prefix):]
-            if not rest.startswith(own):
-                state_dict[prefix + 'detector.' + rest] = state_dict.pop(key)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

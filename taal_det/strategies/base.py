@@ -18,12 +18,18 @@ class PoolOutputs:
 
     sampler_scores: (N,) P(labelled) from the TAAL sampler.
     features: (N, D) pooled backbone tokens (core-set).
-    box_scores: N tensors, (n_i,) detection confidences or (n_i, C) class probabilities.
+    box_scores: N tensors (n_i,): the one score predict keeps per detection.
+    predicted_loss: (N,) the loss-prediction module's output (LL4AL).
+    box_probs: N tensors (n_i, K): each detection's class probabilities as the head gives
+        them; ``background_last`` says whether column K - 1 is a background class.
     """
     ids: List[str]
     sampler_scores: Optional[torch.Tensor] = None
     features: Optional[torch.Tensor] = None
     box_scores: Optional[List[torch.Tensor]] = None
+    predicted_loss: Optional[torch.Tensor] = None
+    box_probs: Optional[List[torch.Tensor]] = None
+    background_last: Optional[bool] = None
 
     def require(self, field, strategy):
         value = getattr(self, field)
@@ -33,7 +39,7 @@ class PoolOutputs:
         if len(value) != len(self.ids):
             raise ValueError(f'{strategy}: {field} has {len(value)} entries for '
                              f'{len(self.ids)} images (scores missing for some ids)')
-        if field != 'box_scores' and not torch.isfinite(value).all():
+        if field not in ('box_scores', 'box_probs') and not torch.isfinite(value).all():
             bad = self.ids[int((~torch.isfinite(value).reshape(len(value), -1).all(1))
                                .nonzero()[0])]
             raise ValueError(f'{strategy}: {field} of image {bad!r} is NaN or infinite')

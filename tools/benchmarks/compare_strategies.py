@@ -3,6 +3,11 @@ write the report with paired AUBC differences against random.
 
     python tools/benchmarks/compare_strategies.py --name dev --seeds 100 101
     python tools/benchmarks/compare_strategies.py --name scenes128 --seeds 0 1 2 3 4
+    python tools/benchmarks/compare_strategies.py --name dev_unc --seeds 100 101 --cycles 2 \
+        --strategies random unc-margin-mean=uncertainty:measure=margin,reduce=mean
+
+A strategy is an ``al_train.py --strategy`` alias, or ``LABEL=ALIAS:key=value,...``: a
+named variant with options of the hook's strategy (it forks like its alias).
 
 Every strategy of a seed starts from the same initial split (the seed's first run draws
 it). Each finished run's ``al_results.json`` is copied at once to ``--results`` (default
@@ -31,8 +36,9 @@ from taal_det.evaluation.report import ProtocolMismatch, check_complete, load_ru
 
 CONFIGS = dict(scenes=os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py'),
                trees=os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
-STRATEGIES = ['taal', 'taal-random', 'jls', 'random', 'uncertainty', 'coreset']
-FORKS = {'uncertainty': 'random', 'coreset': 'random', 'taal-random': 'taal'}
+STRATEGIES = ['taal', 'taal-random', 'jls', 'random', 'uncertainty', 'coreset', 'll4al']
+FORKS = {'uncertainty': 'random', 'uncertainty-top-score': 'random', 'coreset': 'random',
+         'taal-random': 'taal'}
 
 
 def complete(path):
@@ -100,11 +106,24 @@ def check_protocol(path, args):
                              'protocol; give this one its own --name')
 
 
-def fork_flags(args, work_root, strategy, seed):
+def parse_method(text):
+    """'taal' or 'LABEL=ALIAS:key=value,...' -> (label, alias, cfg-options)."""
+    label, _, rest = text.partition('=')
+    if not rest:
+        return text, text, []
+    alias, _, options = rest.partition(':')
+    pairs = [o.split('=', 1) for o in options.split(',') if o]
+    if any(len(p) != 2 for p in pairs):
+        raise SystemExit(f'bad strategy {text!r}: options are key=value, comma-separated')
+    return label, alias, [f'custom_hooks.0.label={label}'] + \
+        [f'custom_hooks.0.strategy.{k}={v}' for k, v in pairs]
+
+
+def fork_flags(args, work_root, label, alias, seed):
     if args.fork_work:
-        source = os.path.join(args.fork_work, f'{strategy}_seed{seed}')
-    elif strategy in FORKS:
-        source = os.path.join(work_root, f'{FORKS[strategy]}_seed{seed}')
+        source = os.path.join(args.fork_work, f'{label}_seed{seed}')
+    elif alias in FORKS:
+        source = os.path.join(work_root, f'{FORKS[alias]}_seed{seed}')
     else:
         return []
     if not os.path.exists(cycle0_checkpoint(source, args.epochs_per_cycle)):
@@ -145,8 +164,9 @@ def main():
     done = []
     for seed in args.seeds:
         initial = None
-        for strategy in args.strategies:
-            name = f'{strategy}_seed{seed}'
+        for method in args.strategies:
+            label, strategy, options = parse_method(method)
+            name = f'{label}_seed{seed}'
             kept, work = os.path.join(results, f'{name}.json'), os.path.join(work_root, name)
             finished = os.path.join(work, 'al_results.json')
             if not complete(kept) and complete(finished):
@@ -158,9 +178,9 @@ def main():
                     ['--initial-size', str(args.initial)]
                 cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'),
                        CONFIGS[args.data], '--work-dir', work, '--strategy', strategy,
-                       '--seed', str(seed), *split, *flags]
+                       '--seed', str(seed), *split, *flags, *options]
                 resume = ['--resume'] if os.path.exists(os.path.join(work, 'last_checkpoint')) \
-                    else fork_flags(args, work_root, strategy, seed)
+                    else fork_flags(args, work_root, label, strategy, seed)
                 t0 = time.time()
                 os.makedirs(work_root, exist_ok=True)
                 with open(os.path.join(work_root, f'{name}.log'), 'a') as log:

@@ -9,7 +9,10 @@ For SSD300 (300 px) and Faster R-CNN R50-FPN (512 px), random init, CPU threads 
 * scoring throughput (backbone + neck + sampler) against the bare backbone + neck
   forward and against full detection inference (what uncertainty baselines run), in
   the unlabelled-only context and in the training context (each chunk of the batch
-  size holds half scored images, half labelled companions whose outputs are dropped).
+  size holds half scored images, half labelled companions whose outputs are dropped);
+* the baselines' scoring on the same images: class-distribution uncertainty (predict's
+  post-processing with every box's class probabilities carried along), the top-score
+  uncertainty (predict) and, for SSD300, learning loss's module (backbone + neck + module).
 """
 import argparse
 import copy
@@ -25,8 +28,9 @@ from mmdet.utils import register_all_modules
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tests'))
 import taal_det  # noqa: E402,F401
-from taal_testing import (FASTER_RCNN, SSD300, build, detector_cfg, fake_batch,  # noqa: E402
-                          taal_cfg, total)
+from taal_det.models.class_probs import detections_with_class_probs  # noqa: E402
+from taal_testing import (FASTER_RCNN, SAMPLER_CHANNELS, SSD300, build, detector_cfg,  # noqa
+                          fake_batch, taal_cfg, total)
 
 MODELS_UNDER_TEST = dict(ssd300=(SSD300, 300, 8), faster_rcnn=(FASTER_RCNN, 512, 4))
 
@@ -79,8 +83,16 @@ def measure(path, size, batch_size, repeat):
         t_score = timed(lambda: model.score(eval_data['inputs']), repeat)
         t_pred = timed(lambda: model.predict(eval_data['inputs'], eval_data['data_samples']),
                        repeat)
+        t_probs = timed(lambda: detections_with_class_probs(
+            model.detector, eval_data['inputs'], eval_data['data_samples']), repeat)
+        t_ll4al = None
+        if path == SSD300:
+            ll4al = build(dict(type='LossPredictionDetector', detector=detector_cfg(path),
+                               loss_module=dict(type='LossPredictionModule',
+                                                in_channels=SAMPLER_CHANNELS[path]))).eval()
+            t_ll4al = timed(lambda: ll4al.predicted_loss(eval_data['inputs']), repeat)
     return dict(joint=t_joint, bare=t_bare, head=t_head, feat=t_feat, score=t_score, pred=t_pred,
-                batch=batch_size)
+                probs=t_probs, ll4al=t_ll4al, batch=batch_size)
 
 
 def main():
@@ -108,6 +120,11 @@ def main():
         print(f"  training-context scoring: {n // 2 / r['score']:.2f} scored images/s "
               f"(x{(n // 2) / n:.2f} of the unlabelled-only context: each forward carries "
               f"{n - n // 2} companions)")
+        print(f"  baselines' scoring, images/s: class-distribution uncertainty "
+              f"{n / r['probs']:.2f} (x{r['pred'] / r['probs']:.3f} of predict, x"
+              f"{r['score'] / r['probs']:.2f} of TAAL scoring), top-score uncertainty "
+              f"(predict) {n / r['pred']:.2f}"
+              + (f", learning loss {n / r['ll4al']:.2f}" if r['ll4al'] else ''))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,93 @@
+"""The bare detector's mAP against cycle length, for labelled sets of several sizes: does
+a cycle of T iterations train the detector to its plateau?
+
+    python tools/benchmarks/learning_curve.py --name learning_curve \
+        --sizes 100 500 1000 --iters 160 320 640 1280
+
+Each (size, T) is one single-cycle run of ``al_train.py --strategy random`` under the
+comparison's schedule (``--epochs-per-cycle`` epochs of T / epochs iterations, the
+learning rate divided by 10 at ``--milestone``), on a seeded random labelled set of that
+size; a size equal to the pool is the whole pool (the ceiling active learning works
+under). Results go to ``docs/results/NAME/`` (committed; reruns skip what is there) with
+a table ``curve.md`` and ``curve.json``.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_strategies import CONFIGS, ROOT, common_flags, complete, make_data  # noqa: E402
+
+
+def run_one(args, root, size, iters, kept):
+    work = os.path.join(args.work, f'size{size}_iters{iters}')
+    args.iters_per_cycle, args.cycles = iters, 1
+    cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), CONFIGS[args.data],
+           '--work-dir', work, '--strategy', 'random', '--seed', str(args.seed),
+           '--initial-size', str(size), *common_flags(args, root)]
+    os.makedirs(args.work, exist_ok=True)
+    t0 = time.time()
+    with open(work + '.log', 'a') as log:
+        if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT).returncode:
+            raise SystemExit(f'size {size}, {iters} iterations failed; see {log.name}')
+    shutil.copyfile(os.path.join(work, 'al_results.json'), kept)
+    shutil.rmtree(work)
+    print(f'size {size}, {iters} iterations: {time.time() - t0:.0f} s -> {kept}', flush=True)
+
+
+def table(rows, sizes, iters):
+    lines = ['| labelled images | ' + ' | '.join(f'{t} it' for t in iters) + ' |',
+             '|---:|' + '---:|' * len(iters)]
+    for size in sizes:
+        cells = [rows.get(f'{size}_{t}') for t in iters]
+        lines.append(f'| {size} | ' + ' | '.join('' if c is None else f'{c["mAP"]:.3f}'
+                                                   for c in cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--name', required=True)
+    parser.add_argument('--sizes', type=int, nargs='+', required=True)
+    parser.add_argument('--iters', type=int, nargs='+', required=True)
+    parser.add_argument('--seed', type=int, default=100, help='a development seed')
+    parser.add_argument('--data', choices=list(CONFIGS), default='scenes')
+    parser.add_argument('--data-seed', type=int, default=0)
+    parser.add_argument('--trainval', type=int, default=1000)
+    parser.add_argument('--test', type=int, default=300)
+    parser.add_argument('--size', type=int, default=128)
+    parser.add_argument('--epochs-per-cycle', type=int, default=20)
+    parser.add_argument('--milestone', type=int, default=15)
+    parser.add_argument('--cfg-options', nargs='*', default=[])
+    args = parser.parse_args()
+    results = os.path.join(ROOT, 'docs', 'results', args.name)
+    args.work = os.path.join(ROOT, 'work_dirs', args.name)
+    args.data_dir = os.path.join(ROOT, 'data', f'compare_{args.data}_{args.data_seed}_{args.size}')
+    args.budget = 1
+    os.makedirs(results, exist_ok=True)
+    root = make_data(args)
+    rows = {}
+    for size in args.sizes:
+        for iters in args.iters:
+            kept = os.path.join(results, f'size{size}_iters{iters}.json')
+            if not complete(kept):
+                run_one(args, root, size, iters, kept)
+            with open(kept) as f:
+                run = json.load(f)
+            row = run['cycles'][0]
+            rows[f'{size}_{iters}'] = dict(size=size, iters=iters, mAP=row['mAP'],
+                                           train_seconds=row['train_seconds'])
+    with open(os.path.join(results, 'curve.json'), 'w') as f:
+        json.dump(dict(seed=args.seed, epochs_per_cycle=args.epochs_per_cycle,
+                       milestone=args.milestone, rows=list(rows.values())), f, indent=1)
+    with open(os.path.join(results, 'curve.md'), 'w') as f:
+        f.write(table(rows, args.sizes, args.iters))
+    print(table(rows, args.sizes, args.iters))
+
+
+if __name__ == '__main__':
+    main()
