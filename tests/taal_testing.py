@@ -126,3 +126,18 @@ def tiny_al_cfg(data_root, work_dir, strategy='TAALStrategy', taal=True, cycles=
         randomness=dict(seed=seed),
         env_cfg=dict(dist_cfg=dict(backend='gloo')),
         log_level='WARNING'))
+
+
+def with_unlabelled_gt_corrupted(batch, unlabelled=(1, 3)):
+    """A copy of ``batch`` whose unlabelled images' boxes and labels are changed."""
+    corrupted = copy.deepcopy(batch)
+    for i in unlabelled:
+        gt = corrupted['data_samples'][i].gt_instances
+        gt.bboxes = gt.bboxes * 0.5 + 7
+        gt.labels = (gt.labels + 1) % 3
+    return corrupted
+
+
+def same_losses(a, b):
+    return all(torch.equal(torch.as_tensor(total({k: a[k]})), torch.as_tensor(total({k: b[k]})))
+               for k in a)

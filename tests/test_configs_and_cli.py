@@ -97,3 +97,23 @@ def test_ll4al_alias_wraps_the_bare_detector_in_a_loss_prediction_model():
     assert cfg.model.detach_from_epoch == 12  # 60 % of the cycle, as LL4AL's 120 of 200
     assert cfg.train_dataloader.batch_size == 4  # the labelled half, as other baselines
     assert al_train.find_pool_hook(cfg)['strategy'] == dict(type='LossPredictionStrategy')
+
+
+@pytest.mark.parametrize('name, size, params', [('voc_ssd_conf_taal.py', 300, 50.6),
+                                                ('demo/fashion_lite0_conf_taal.py', 128, None)])
+def test_confidence_sampler_configs_fit_their_heads(name, size, params):
+    import torch
+
+    from taal_det.models.confidence_sampler import head_confidences
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', name))
+    cfg.model.detector.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        confidences = head_confidences(model.detector.bbox_head,
+                                       model.extract_feat(torch.zeros(1, 3, size, size)))
+    sampler = model.sampler
+    assert confidences.shape[1:] == (sampler.num_priors, sampler.num_classes)
+    assert sampler.batch_size == cfg.train_dataloader.batch_size
+    if params:  # the figure the config states
+        count = sum(p.numel() for p in sampler.parameters()) / 1e6
+        assert round(count, 1) == params

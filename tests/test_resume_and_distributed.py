@@ -1,11 +1,13 @@
 """A killed run resumes to the same result; two processes select what one selects."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-import time
+
+import pytest
 
 from taal_testing import ROOT, tiny_al_cfg
 
@@ -18,7 +20,7 @@ def write_cfg(tmp_path, name, **kwargs):
     return path
 
 
-def al_train(cfg, work, *extra, launcher=None, wait=True):
+def al_train(cfg, work, *extra, launcher=None, wait=True, env=None):
     cmd = [sys.executable, AL_TRAIN, cfg, '--work-dir', work, *extra]
     if launcher:
         with socket.socket() as s:
@@ -27,7 +29,8 @@ def al_train(cfg, work, *extra, launcher=None, wait=True):
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                '--master_addr=127.0.0.1', f'--master_port={port}', AL_TRAIN, cfg,
                '--work-dir', work, '--launcher', launcher, *extra]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}),
+               PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, 'tests')]))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=ROOT)
     if not wait:
@@ -45,22 +48,52 @@ def outcome(work):
     return state, [(r['cycle'], r['labelled_images'], r['labelled_boxes'], r['mAP']) for r in rows]
 
 
-def test_sigkilled_run_resumes_to_the_uninterrupted_result(scenes_root, tmp_path):
-    cfg = write_cfg(tmp_path, 'resume', data_root=scenes_root, cycles=2, epochs_per_cycle=2)
+def killable_cfg(tmp_path, name, priority, **kwargs):
+    """A tiny run with a checkpoint every epoch and a KillSwitch at ``priority``."""
+    cfg = tiny_al_cfg(work_dir=None, **kwargs)
+    cfg.custom_imports = dict(imports=['taal_det', 'kill_switch'])
+    cfg.custom_hooks = cfg.custom_hooks + [dict(type='KillSwitch', priority=priority)]
+    path = str(tmp_path / f'{name}.py')
+    cfg.dump(path)
+    return path
+
+
+def checkpoints(work):
+    """{epoch: file bytes} of the work dir's epoch checkpoints."""
+    out = {}
+    for name in os.listdir(work):
+        match = re.fullmatch(r'epoch_(\d+)\.pth', name)
+        if match:
+            with open(os.path.join(work, name), 'rb') as f:
+                out[int(match.group(1))] = f.read()
+    return out
+
+
+@pytest.mark.parametrize('point, priority, first_epoch, budget', [
+    ('train_iter:1', 'NORMAL', 2, 4),    # mid-cycle (epoch_1.pth is the last checkpoint)
+    ('epoch_start:2', 'HIGH', 3, 4),     # after cycle 0's checkpoint, before its selection
+    ('epoch_start:2', 'LOW', 3, 4),      # just after the selection (split saved, not in ckpt)
+    ('val_end:2', 'LOW', None, 20),      # the pool ran out at cycle 1: the run's last point
+])
+def test_sigkilled_run_resumes_to_the_uninterrupted_result(point, priority, first_epoch, budget,
+                                                            scenes_root, tmp_path):
+    cfg = killable_cfg(tmp_path, 'resume', priority, data_root=scenes_root, cycles=3 if
+                       budget > 4 else 2, epochs_per_cycle=1 if budget > 4 else 2,
+                       budget=budget)
     whole = str(tmp_path / 'whole')
     printed = al_train(cfg, whole)
     assert '| cycle | labelled_images |' in printed  # the per-cycle table
     killed = str(tmp_path / 'killed')
-    proc = al_train(cfg, killed, wait=False)
-    deadline = time.time() + 300
-    while not os.path.exists(os.path.join(killed, 'epoch_2.pth')) and time.time() < deadline:
-        assert proc.poll() is None, proc.stdout.read()[-3000:]
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)  # at the end of cycle 0: validation or selection
-    proc.wait()
-    assert not os.path.exists(os.path.join(killed, 'epoch_4.pth'))
+    proc = al_train(cfg, killed, wait=False, env=dict(TAAL_KILL_AT=point))
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == -signal.SIGKILL, out[-3000:]
+    before = checkpoints(killed)
     al_train(cfg, killed, '--resume')
     assert outcome(killed) == outcome(whole)
+    after = checkpoints(killed)  # it resumed: finished epochs were not trained again
+    assert all(after[e] == data for e, data in before.items())
+    assert sorted(set(after) - set(before)) == \
+        ([] if first_epoch is None else list(range(first_epoch, 5)))
 
 
 def test_two_processes_select_the_same_split_as_one(scenes_root, tmp_path):

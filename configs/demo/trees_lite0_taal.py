@@ -33,7 +33,8 @@ param_scheduler = [
     dict(type='MultiStepLR', by_epoch=True, begin=0, end=epochs_per_cycle,
          milestones=[9], gamma=0.1)
 ]
+# A checkpoint at every cycle end, all kept (to compare or fork cycles).
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=epochs_per_cycle, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', interval=epochs_per_cycle, max_keep_ckpts=-1))
 randomness = dict(seed=0)

@@ -68,6 +68,16 @@ class ActivePoolDataset(Dataset):
             dataset = dataset.datasets[part]
         return dataset, idx
 
+    def get_data_info(self, idx):
+        """The data info of view ``idx`` (annotations removed in the unlabelled view):
+        batch samplers such as AspectRatioBatchSampler read image sizes from it."""
+        n = len(self.dataset)
+        dataset, base = self._source(idx % n)
+        info = dataset.get_data_info(base)
+        if idx >= n:
+            info['instances'] = []
+        return info
+
     def __getitem__(self, idx):
         n = len(self.dataset)
         labelled = idx < n
@@ -102,7 +112,7 @@ class ActivePoolSampler(Sampler):
                  num_batches=None):
         if not labelled:
             raise ValueError('ActivePoolSampler: no labelled image to train on')
-        self.pool_size = len(dataset) // 2
+        self.dataset, self.pool_size = dataset, len(dataset) // 2
         self.labelled, self.unlabelled = list(labelled), list(unlabelled)
         self.batch_size, self.seed, self.epoch = batch_size, seed, 0
         n_lab = batch_size if not self.unlabelled or not source_ratio[1] else \

@@ -14,19 +14,19 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 from mmdet.registry import HOOKS
 
-from taal_det.datasets import (ActivePoolDataset, check_images_exist, check_pool_pipelines,
-                               image_ids)
+from taal_det.datasets import check_images_exist, check_pool_pipelines, image_ids
 from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
+from .drop_in import check_hooks, check_schedulers, check_train_loop, pool_dataset
 from .options import check_hook_options, check_model_serves
 from .restart import TrainingStart, unwrapped_model
 from .sampler_health import SamplerHealth
 from .scoring import PoolScorer
+from .train_loader import build_pool_loader, pool_sampler
 
 CKPT_KEY = 'active_learning'
 SAMPLER_OUTPUTS = frozenset({'sampler_scores', 'features'})  # one model.score() gives both
@@ -99,9 +99,9 @@ class ActivePoolHook(Hook):
     # ------------------------------------------------------------ set-up
     def before_train(self, runner):
         model = unwrapped_model(runner)
-        self.dataset = runner.train_loop.dataloader.dataset
-        if isinstance(self.dataset, ActivePoolDataset):
-            self.dataset = self.dataset.dataset
+        check_train_loop(runner)
+        check_hooks(runner)
+        self.dataset = pool_dataset(runner.train_loop.dataloader.dataset)
         self.ids = image_ids(self.dataset)
         self._check_inputs(model)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
@@ -131,6 +131,9 @@ class ActivePoolHook(Hook):
                            f'strategy {self.strategy}')
         self._use_labelled_split(runner)
         self._cycle_started = time.perf_counter()
+        if resumed and not self.pool.unlabelled and \
+                runner.epoch >= (self.pool.cycle + 1) * self.epochs_per_cycle:
+            runner.train_loop.stop_training = True  # resumed after the cycle that took all
 
     def _check_inputs(self, model):
         """What can be refused before training: a strategy the model cannot serve, pool
@@ -162,8 +165,11 @@ class ActivePoolHook(Hook):
             raise ValueError(f'ActivePoolHook: iters_per_cycle={self.iters_per_cycle} is not a '
                              f'multiple of epochs_per_cycle={self.epochs_per_cycle}')
         loop._max_epochs = self.cycles * self.epochs_per_cycle
-        if getattr(loop, 'val_interval', None) and self.epochs_per_cycle % loop.val_interval:
-            loop.val_interval = self.epochs_per_cycle
+        # Validation at cycle ends only; the loop resets val_interval from its dynamic
+        # intervals after every epoch, so those are set too.
+        loop.val_interval, loop.dynamic_milestones = self.epochs_per_cycle, [0]
+        loop.dynamic_intervals = [self.epochs_per_cycle]
+        check_schedulers(runner.cfg, self.epochs_per_cycle, self.iters_per_cycle)
 
     # ------------------------------------------------------------ the cycle
     def before_train_epoch(self, runner):
@@ -176,7 +182,7 @@ class ActivePoolHook(Hook):
             self._cycle_started = time.perf_counter()
         self._seed_epoch(epoch)
         runner.message_hub.update_info(EPOCH_IN_CYCLE, epoch % self.epochs_per_cycle)
-        runner.train_loop.dataloader.sampler.set_epoch(epoch)
+        pool_sampler(runner.train_loop.dataloader).set_epoch(epoch)
         if self.health:
             self.health.start_epoch()
 
@@ -235,24 +241,18 @@ class ActivePoolHook(Hook):
             runner.val_loop.run()
 
     def _use_labelled_split(self, runner):
-        cfg = runner.cfg.train_dataloader
-        labelled = [self.index_of[i] for i in self.pool.labelled]
-        unlabelled = [self.index_of[i] for i in self.pool.unlabelled]
-        if not getattr(unwrapped_model(runner), 'trains_on_unlabelled', False):
-            unlabelled = []
-        loader = Runner.build_dataloader(
-            dict(dataset=ActivePoolDataset(self.dataset), batch_size=cfg.batch_size,
-                 num_workers=cfg.get('num_workers', 0),
-                 persistent_workers=False, pin_memory=cfg.get('pin_memory', False),
-                 sampler=dict(type='ActivePoolSampler', labelled=labelled, unlabelled=unlabelled,
-                              batch_size=cfg.batch_size, source_ratio=self.source_ratio,
-                              num_batches=self.iters_per_cycle and
-                              self.iters_per_cycle // self.epochs_per_cycle)),
-            seed=runner.seed)
+        loader = build_pool_loader(
+            runner.cfg.train_dataloader, self.dataset,
+            [self.index_of[i] for i in self.pool.labelled],
+            [self.index_of[i] for i in self.pool.unlabelled], self.source_ratio,
+            self.iters_per_cycle and self.iters_per_cycle // self.epochs_per_cycle, runner.seed,
+            getattr(unwrapped_model(runner), 'trains_on_unlabelled', False))
         loop = runner.train_loop
         loop.dataloader = loader
         remaining = loop.max_epochs - runner.epoch
         loop._max_iters = runner.iter + remaining * len(loader)
+        # gradient accumulation counts its windows (and the last update) on the new length
+        runner.optim_wrapper.initialize_count_status(runner.model, runner.iter, loop._max_iters)
 
     def _grow(self, runner):
         t0 = time.perf_counter()
@@ -288,7 +288,7 @@ class ActivePoolHook(Hook):
             model, self.dataset, self.index_of,
             self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline,
             self.score_batch_size or runner.cfg.train_dataloader.batch_size,
-            per_batch=runner.train_loop.dataloader.sampler.per_batch if training else None,
+            per_batch=pool_sampler(runner.train_loop.dataloader).per_batch if training else None,
             num_workers=runner.cfg.val_dataloader.get('num_workers', 0), progress=self.progress,
             pre_nms_topk=getattr(self.strategy, 'pre_nms_topk', None))
 
@@ -328,7 +328,7 @@ class ActivePoolHook(Hook):
             test_scores = _scores(self._scorer(runner, model).score(
                 ids, SAMPLER_OUTPUTS, companions=self.pool.labelled, dataset=test,
                 index_of={i: k for k, i in enumerate(ids)}))
-        n_lab, n_unl = runner.train_loop.dataloader.sampler.per_batch
+        n_lab, n_unl = pool_sampler(runner.train_loop.dataloader).per_batch
         health = self.health.measure(self.pool.cycle, _scores(labelled), _scores(outputs),
                                      test_scores, n_lab / (n_lab + n_unl))
         return dict(health, health_seconds=round(time.perf_counter() - t0, 2))

@@ -4,6 +4,7 @@ import os
 
 import torch
 from mmengine.dist import barrier, is_main_process
+from mmengine.hooks import EMAHook
 from mmengine.model import is_model_wrapper
 
 
@@ -43,9 +44,16 @@ class TrainingStart:
         self.state = state
 
     def restore(self, runner, weights=True):
-        """Restart optimizer state (momentum) and schedulers; the weights too if asked."""
+        """Restart optimizer state (momentum), gradients and schedulers; the weights too if
+        asked; an EMAHook's average restarts from the (restored) weights."""
+        model = unwrapped_model(runner)
         if weights:
-            unwrapped_model(runner).load_state_dict(self.state['model'])
+            model.load_state_dict(self.state['model'])
         runner.optim_wrapper.load_state_dict(copy.deepcopy(self.state['optimizer']))
+        runner.optim_wrapper.zero_grad()
         for scheduler, state in zip(_schedulers(runner), self.state['schedulers']):
             scheduler.load_state_dict(copy.deepcopy(state))
+        for hook in runner.hooks:
+            if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):
+                hook.ema_model.module.load_state_dict(model.state_dict())
+                hook.ema_model.steps.zero_()

@@ -152,7 +152,7 @@ class PoolScorer:
     def __init__(self, model, dataset, index_of, pipeline, chunk_size, per_batch=None,
                  num_workers=0, progress=True, pre_nms_topk=None):
         sampler = getattr(model, 'sampler', None)
-        self.fixed = getattr(sampler, 'layout', None) == 'channel_tokens'
+        self.fixed = getattr(sampler, 'fixed_batch', False)
         self.chunk_size = sampler.batch_size if self.fixed and not per_batch else chunk_size
         self.model, self.dataset, self.index_of = model, dataset, index_of
         self.pipeline, self.per_batch = pipeline, per_batch

@@ -1,3 +1,4 @@
+from .confidence_sampler import ConfidenceTokenSampler
 from .efficientnet_lite import EfficientNetLite0, lite0_weights_path
 from .loss_prediction import LossPredictionDetector, LossPredictionModule
 from .sampler import TransformerSampler
@@ -6,6 +7,6 @@ from .taal_detector import TAALDetector
 
 ensure_ssd_head_predicts()
 
-__all__ = ['EfficientNetLite0', 'TransformerSampler', 'TAALDetector', 'LossPredictionDetector',
+__all__ = ['EfficientNetLite0', 'TransformerSampler', 'ConfidenceTokenSampler', 'TAALDetector', 'LossPredictionDetector',
            'LossPredictionModule', 'lite0_weights_path',
            'ensure_ssd_head_predicts']

@@ -35,6 +35,8 @@ class TransformerSampler(BaseModule):
             between images from the first step); ``learn_scale`` makes it a parameter.
     """
 
+    reads = 'features'
+
     def __init__(self, in_channels: Sequence[int], embed_dims=256, depth=1, num_heads=4,
                  mlp_ratio=2.0, dropout=0.0, layout='batch_tokens', batch_size=None,
                  scale=None, learn_scale=False, init_cfg=None):
@@ -63,6 +65,11 @@ class TransformerSampler(BaseModule):
         self.discriminator = nn.Sequential(
             nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
             nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True), nn.Linear(embed_dims, 1))
+
+    @property
+    def fixed_batch(self):
+        """Whether every forward needs exactly ``batch_size`` images."""
+        return self.layout == 'channel_tokens'
 
     def pool(self, feats):
         """One token per image: average-pool each level, concatenate, project."""

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 
 from taal_det.datasets.active_pool import LABELLED_KEY
+from .confidence_sampler import head_confidences
 from .wrapper import DetectorWrapper, features_given
 
 SAMPLER_BCE = 'sampler_bce'
@@ -52,15 +53,25 @@ class TAALDetector(DetectorWrapper):
             det_samples = [batch_data_samples[i] for i in idx.tolist()]
         with features_given(self.detector, det_feats):
             losses.update(self.detector.loss(det_inputs, det_samples))
-        logits, _ = self.sampler([f.detach() for f in feats] if self.detach else feats)
+        logits, _ = self.sampler(self.sampler_inputs(feats))
         target = labelled.to(logits.device, logits.dtype)
         bce = F.binary_cross_entropy_with_logits(logits, target)
         losses['loss_sampler'] = self.sampler_loss_weight * bce
         losses[SAMPLER_BCE] = bce.detach()  # logged, not optimised: the sampler's health
         return losses
 
+    def sampler_inputs(self, feats):
+        """What the sampler reads: the features, or (a sampler that ``reads``
+        'class_scores') the head's confidences of all priors."""
+        feats = [f.detach() for f in feats] if self.detach else feats
+        if getattr(self.sampler, 'reads', 'features') != 'class_scores':
+            return feats
+        confidences = head_confidences(self.detector.bbox_head, feats)
+        return confidences.detach() if self.sampler.detach_head else confidences
+
     @torch.no_grad()
     def score(self, batch_inputs):
-        """Sampler scores s (B,) and pooled tokens (B, D): no detection head, no NMS."""
-        logits, tokens = self.sampler(self.extract_feat(batch_inputs))
+        """Sampler scores s (B,) and its tokens (B, D); no NMS (and, for a feature
+        sampler, no detection head)."""
+        logits, tokens = self.sampler(self.sampler_inputs(self.extract_feat(batch_inputs)))
         return logits.sigmoid(), tokens

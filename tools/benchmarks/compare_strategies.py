@@ -152,8 +152,12 @@ def main():
     parser.add_argument('--milestone', type=int, default=15, help='epoch of the lr drop')
     parser.add_argument('--fork-work', help='continue the cycle 0 of the same-named runs '
                         'of this work folder (a variant that changes only selection)')
+    parser.add_argument('--configs', nargs='*', default=[], metavar='LABEL=CONFIG',
+                        help="another config for a method (e.g. taal-conf=configs/demo/"
+                        "fashion_lite0_conf_taal.py with the strategy taal-conf=taal)")
     parser.add_argument('--cfg-options', nargs='*', default=[])
     args = parser.parse_args()
+    configs = dict(c.split('=', 1) for c in args.configs)
     results = args.results or os.path.join(ROOT, 'docs', 'results', args.name)
     work_root = args.work or os.path.join(ROOT, 'work_dirs', 'compare', args.name)
     args.data_dir = args.data_dir or os.path.join(
@@ -177,7 +181,8 @@ def main():
                 split = ['--initial-split', initial] if initial else \
                     ['--initial-size', str(args.initial)]
                 cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'),
-                       CONFIGS[args.data], '--work-dir', work, '--strategy', strategy,
+                       configs.get(label, CONFIGS[args.data]), '--work-dir', work,
+                       '--strategy', strategy,
                        '--seed', str(seed), *split, *flags, *options]
                 resume = ['--resume'] if os.path.exists(os.path.join(work, 'last_checkpoint')) \
                     else fork_flags(args, work_root, label, strategy, seed)

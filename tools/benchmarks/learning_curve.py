@@ -70,23 +70,28 @@ def main():
     args.budget = 1
     os.makedirs(results, exist_ok=True)
     root = make_data(args)
-    rows = {}
     for size in args.sizes:
         for iters in args.iters:
             kept = os.path.join(results, f'size{size}_iters{iters}.json')
             if not complete(kept):
                 run_one(args, root, size, iters, kept)
-            with open(kept) as f:
+    rows = {}  # every run kept in the folder, this invocation's or an earlier one's
+    for name in sorted(os.listdir(results)):
+        if name.startswith('size') and name.endswith('.json'):
+            with open(os.path.join(results, name)) as f:
                 run = json.load(f)
+            size, iters = len(run['meta']['initial']['ids']), run['meta']['iters_per_cycle']
             row = run['cycles'][0]
             rows[f'{size}_{iters}'] = dict(size=size, iters=iters, mAP=row['mAP'],
                                            train_seconds=row['train_seconds'])
+    sizes = sorted({r['size'] for r in rows.values()})
+    iters = sorted({r['iters'] for r in rows.values()})
     with open(os.path.join(results, 'curve.json'), 'w') as f:
         json.dump(dict(seed=args.seed, epochs_per_cycle=args.epochs_per_cycle,
                        milestone=args.milestone, rows=list(rows.values())), f, indent=1)
     with open(os.path.join(results, 'curve.md'), 'w') as f:
-        f.write(table(rows, args.sizes, args.iters))
-    print(table(rows, args.sizes, args.iters))
+        f.write(table(rows, sizes, iters))
+    print(table(rows, sizes, iters))
 
 
 if __name__ == '__main__':

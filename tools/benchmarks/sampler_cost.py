@@ -12,7 +12,9 @@ For SSD300 (300 px) and Faster R-CNN R50-FPN (512 px), random init, CPU threads 
   size holds half scored images, half labelled companions whose outputs are dropped);
 * the baselines' scoring on the same images: class-distribution uncertainty (predict's
   post-processing with every box's class probabilities carried along), the top-score
-  uncertainty (predict) and, for SSD300, learning loss's module (backbone + neck + module).
+  uncertainty (predict) and, for SSD300, learning loss's module (backbone + neck + module);
+* for SSD300, the paper's confidence-token sampler (transformer over the 8,732 priors):
+  its share of a joint step and its scoring throughput against the pooled sampler's.
 """
 import argparse
 import copy
@@ -85,14 +87,33 @@ def measure(path, size, batch_size, repeat):
                        repeat)
         t_probs = timed(lambda: detections_with_class_probs(
             model.detector, eval_data['inputs'], eval_data['data_samples']), repeat)
-        t_ll4al = None
+        t_ll4al = t_conf_joint = t_conf_head = t_conf_score = None
         if path == SSD300:
+            conf = build(dict(taal_cfg(path), sampler=dict(
+                type='ConfidenceTokenSampler', num_priors=8732, num_classes=21,
+                batch_size=batch_size, embed_dims=256, num_heads=4)))
+            conf_inputs = conf.sampler_inputs(feats)
+
+            def conf_joint_step():
+                conf.zero_grad()
+                total(conf(**copy.deepcopy(data), mode='loss')).backward()
+
+            def conf_head_step():
+                logits, _ = conf.sampler(conf_inputs.clone().requires_grad_())
+                (0.5 * F.binary_cross_entropy_with_logits(logits, target)).backward()
+            conf.train()
+            with torch.enable_grad():
+                t_conf_joint = timed(conf_joint_step, repeat)
+                t_conf_head = timed(conf_head_step, repeat)
+            conf.eval()
+            t_conf_score = timed(lambda: conf.score(eval_data['inputs']), repeat)
             ll4al = build(dict(type='LossPredictionDetector', detector=detector_cfg(path),
                                loss_module=dict(type='LossPredictionModule',
                                                 in_channels=SAMPLER_CHANNELS[path]))).eval()
             t_ll4al = timed(lambda: ll4al.predicted_loss(eval_data['inputs']), repeat)
     return dict(joint=t_joint, bare=t_bare, head=t_head, feat=t_feat, score=t_score, pred=t_pred,
-                probs=t_probs, ll4al=t_ll4al, batch=batch_size)
+                probs=t_probs, ll4al=t_ll4al, conf_joint=t_conf_joint, conf_head=t_conf_head,
+                conf_score=t_conf_score, batch=batch_size)
 
 
 def main():
@@ -125,6 +146,11 @@ def main():
               f"{r['score'] / r['probs']:.2f} of TAAL scoring), top-score uncertainty "
               f"(predict) {n / r['pred']:.2f}"
               + (f", learning loss {n / r['ll4al']:.2f}" if r['ll4al'] else ''))
+        if r['conf_joint']:
+            print(f"  confidence-token sampler: joint step {r['conf_joint']:.3f} s, its head "
+                  f"{r['conf_head']:.3f} s = {100 * r['conf_head'] / r['conf_joint']:.1f} % of "
+                  f"it; scoring {n / r['conf_score']:.2f} images/s (x"
+                  f"{r['score'] / r['conf_score']:.2f} the time of the pooled sampler's)")
 
 
 if __name__ == '__main__':
