@@ -101,3 +101,28 @@ def test_a_dataset_without_image_ids_is_refused():
         image_ids(NoIds())
     with pytest.raises(TypeError, match='no get_data_info'):
         image_ids([1, 2])
+
+
+def test_worker_augmentation_differs_between_epochs_and_repeats_after_a_resume(scenes_root):
+    """num_workers > 0: each epoch's workers draw new random flips (here even with the
+    same image order, so only the workers' seeds can differ); the same epoch, seeded as
+    the hook seeds it, gives the same images again (what a resumed run sees)."""
+    from mmengine.config import ConfigDict
+
+    from taal_det.hooks.train_loader import build_pool_loader
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+                dict(type='RandomFlip', prob=0.5), dict(type='PackDetInputs')]
+    dataset = VOCDataset(data_root=scenes_root, ann_file='ImageSets/Main/trainval.txt',
+                         data_prefix=dict(sub_data_root=''), pipeline=pipeline,
+                         metainfo=dict(classes=('tshirt', 'trouser')))
+    cfg = ConfigDict(batch_size=4, num_workers=2, persistent_workers=False)
+
+    def epoch_images(epoch):
+        torch.manual_seed(1000 + epoch)  # the hook reseeds the main process every epoch
+        loader = build_pool_loader(cfg, dataset, list(range(8)), [], (1, 1), None, 0, False)
+        loader.sampler.set_epoch(0)  # the same order every time
+        return {s.img_id: (s.flip, float(x.float().sum()))
+                for batch in loader for x, s in zip(batch['inputs'], batch['data_samples'])}
+    first, second = epoch_images(0), epoch_images(1)
+    assert {k: v[0] for k, v in first.items()} != {k: v[0] for k, v in second.items()}
+    assert epoch_images(1) == second

@@ -150,7 +150,7 @@ def main():
             print(f"  confidence-token sampler: joint step {r['conf_joint']:.3f} s, its head "
                   f"{r['conf_head']:.3f} s = {100 * r['conf_head'] / r['conf_joint']:.1f} % of "
                   f"it; scoring {n / r['conf_score']:.2f} images/s (x"
-                  f"{r['score'] / r['conf_score']:.2f} the time of the pooled sampler's)")
+                  f"{r['conf_score'] / r['score']:.2f} the pooled sampler's scoring time)")
 
 
 if __name__ == '__main__':

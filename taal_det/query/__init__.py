@@ -1,0 +1,3 @@
+from .files import write_query
+
+__all__ = ['write_query']
