@@ -118,7 +118,6 @@ def test_class_distribution_uncertainty_of_a_one_class_detector_is_refused_befor
     assert not os.path.exists(tmp_path / 'one' / 'pool' / 'cycle_0.json')
 
 
-
 def test_bare_detector_rows_have_no_sampler_health(scenes_root, tmp_path):
     work = str(tmp_path / 'random')
     run(tiny_al_cfg(scenes_root, work, strategy='RandomStrategy', taal=False, cycles=2))

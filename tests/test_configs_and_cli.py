@@ -117,3 +117,14 @@ def test_confidence_sampler_configs_fit_their_heads(name, size, params):
     if params:  # the figure the config states
         count = sum(p.numel() for p in sampler.parameters()) / 1e6
         assert round(count, 1) == params
+
+
+@pytest.mark.parametrize('strategy', ['taal', 'random', 'uncertainty'])
+def test_the_confidence_sampler_configs_take_the_cli_strategies(strategy):
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_conf_taal.py'))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', strategy]))
+    assert (cfg.model.type == 'TAALDetector') == (strategy == 'taal')
+    with pytest.raises(SystemExit):  # its sampler has no in_channels to size LL4AL's module
+        al_train.apply_overrides(
+            Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_conf_taal.py')),
+            al_train.parse_args(['x.py', '--strategy', 'll4al']))

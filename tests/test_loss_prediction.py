@@ -9,8 +9,10 @@ from mmengine.structures import InstanceData
 
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE, per_image_losses, ranking_loss
 from taal_det.strategies import LossPredictionStrategy, PoolOutputs
-from taal_testing import (FASTER_RCNN, LITE0, SAMPLER_CHANNELS, build, detector_cfg, fake_batch,
-                          tiny_al_cfg)
+from taal_testing import (FASTER_RCNN, LITE0, MMDET_CONFIGS, SAMPLER_CHANNELS, build,
+                          detector_cfg, fake_batch, tiny_al_cfg)
+
+RETINANET = f'{MMDET_CONFIGS}/pascal_voc/retinanet_r50_fpn_1x_voc0712.py'
 
 
 def ll4al_cfg(path=LITE0, **kwargs):
@@ -37,12 +39,11 @@ def test_per_image_losses_sum_the_heads_per_image_terms():
         per_image_losses(dict(loss_rpn_cls=torch.tensor(1.0)), 2)
 
 
-def test_two_stage_detectors_are_refused_with_one_line():
-    model = build(ll4al_cfg(FASTER_RCNN) | dict(loss_module=dict(
-        type='LossPredictionModule', in_channels=SAMPLER_CHANNELS[FASTER_RCNN])))
-    data = model.data_preprocessor(fake_batch(2), True)
-    with pytest.raises(TypeError, match='losses come per image'):
-        model(**data, mode='loss')
+def test_detectors_without_per_image_losses_are_refused_when_built():
+    for path in (FASTER_RCNN, RETINANET):
+        with pytest.raises(TypeError, match='losses come per image'):
+            build(dict(type='LossPredictionDetector', detector=detector_cfg(path),
+                       loss_module=dict(type='LossPredictionModule', in_channels=[256] * 5)))
 
 
 def grads_after_loss_pred(model, batch, epoch_in_cycle):

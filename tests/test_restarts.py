@@ -92,3 +92,31 @@ def test_schedulers_converted_with_the_whole_pools_epoch_length_are_refused(scen
                                 T_max=1, convert_to_iter_based=True)]
     with pytest.raises(ValueError, match='CosineAnnealingLR has convert_to_iter_based=True'):
         Runner.from_cfg(cfg).train()
+
+
+@pytest.mark.parametrize('scheduler, message', [
+    (dict(type='CosineAnnealingLR', by_epoch=True), 'CosineAnnealingLR spans epochs up to 4'),
+    (dict(type='MultiStepLR', by_epoch=True, begin=1, milestones=[1]), None),
+    (dict(type='MultiStepLR', by_epoch=True, begin=1, milestones=[2]),
+     'MultiStepLR spans epochs up to 3'),
+    (dict(type='MultiStepLR', by_epoch=True, end=2, milestones=[5]), None),
+])
+def test_a_schedule_is_checked_as_mmengine_built_it(scheduler, message, scenes_root, tmp_path):
+    """No end: the run's length (4 epochs); milestones count from begin; a milestone
+    after end never fires. Cycles are 2 epochs."""
+    cfg = tiny_al_cfg(scenes_root, str(tmp_path), strategy='RandomStrategy', taal=False,
+                      epochs_per_cycle=2, initial_size=20, budget=4)
+    cfg.param_scheduler = [scheduler]
+    if message is None:
+        Runner.from_cfg(cfg).train()
+    else:
+        with pytest.raises(ValueError, match=message):
+            Runner.from_cfg(cfg).train()
+
+
+def test_a_batch_sampler_is_refused_for_taal_before_any_file_is_written(scenes_root, tmp_path):
+    cfg = tiny_al_cfg(scenes_root, str(tmp_path))
+    cfg.train_dataloader.batch_sampler = dict(type='AspectRatioBatchSampler')
+    with pytest.raises(ValueError, match='AspectRatioBatchSampler would regroup'):
+        Runner.from_cfg(cfg).train()
+    assert not os.path.exists(os.path.join(str(tmp_path), 'pool'))

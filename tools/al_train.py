@@ -99,7 +99,7 @@ def apply_strategy(cfg, hook, name, options=None):
     kept when the strategy type changes (the config's own options are not)."""
     strategy = STRATEGY_ALIASES.get(name.lower(), name)
     wrapped = cfg.model.get('type') == 'TAALDetector'
-    sampler_channels = cfg.model.sampler.in_channels if wrapped else None
+    sampler_channels = cfg.model.sampler.get('in_channels') if wrapped else None
     if wrapped and strategy != 'TAALStrategy' and name.lower() not in JOINT:
         # A baseline trains the bare detector on the labelled part of TAAL's batches:
         # as many labelled images per step, as many steps per epoch.
@@ -110,9 +110,10 @@ def apply_strategy(cfg, hook, name, options=None):
         batch = cfg.train_dataloader.batch_size
         cfg.train_dataloader.batch_size = max(1, round(batch * labelled / (labelled + unlabelled)))
     if name.lower() == 'll4al' and cfg.model.get('type') != 'LossPredictionDetector':
-        if not wrapped:
-            raise SystemExit("error: --strategy ll4al needs a TAALDetector config (its sampler's "
-                             'in_channels size the loss module) or a LossPredictionDetector model')
+        if not sampler_channels:
+            raise SystemExit("error: --strategy ll4al needs a TAALDetector config whose sampler "
+                             'has in_channels (they size the loss module) or a '
+                             'LossPredictionDetector model')
         cfg.model = dict(type='LossPredictionDetector', detector=cfg.model,
                          loss_module=dict(type='LossPredictionModule',
                                           in_channels=sampler_channels))

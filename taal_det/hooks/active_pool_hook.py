@@ -11,18 +11,17 @@ import time
 
 import numpy as np
 import torch
-from mmengine.dataset import Compose
 from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
-from taal_det.datasets import check_images_exist, check_pool_pipelines, image_ids
+from taal_det.datasets import image_ids
 from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
 from .drop_in import check_hooks, check_schedulers, check_train_loop, pool_dataset
-from .options import check_hook_options, check_model_serves
+from .options import check_hook_options, check_inputs
 from .restart import TrainingStart, unwrapped_model
 from .sampler_health import SamplerHealth
 from .scoring import PoolScorer
@@ -103,7 +102,7 @@ class ActivePoolHook(Hook):
         check_hooks(runner)
         self.dataset = pool_dataset(runner.train_loop.dataloader.dataset)
         self.ids = image_ids(self.dataset)
-        self._check_inputs(model)
+        check_inputs(runner, model, self.strategy, self.dataset, self.score_pipeline)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
         self.seed = runner.seed if self.seed is None else self.seed
         self._set_schedule(runner)
@@ -135,17 +134,6 @@ class ActivePoolHook(Hook):
                 runner.epoch >= (self.pool.cycle + 1) * self.epochs_per_cycle:
             runner.train_loop.stop_training = True  # resumed after the cycle that took all
 
-    def _check_inputs(self, model):
-        """What can be refused before training: a strategy the model cannot serve, pool
-        images missing from disk, a score pipeline that does not build, augmentation
-        that depends on the boxes (for models that train on unlabelled images)."""
-        check_model_serves(self.strategy, model)
-        check_images_exist(self.dataset)
-        if self.score_pipeline is not None:
-            Compose(self.score_pipeline)
-        if getattr(model, 'trains_on_unlabelled', False):
-            check_pool_pipelines(self.dataset)
-
     def _initial_pool(self):
         pool = PoolState(self.ids)
         if self.initial_split:
@@ -169,7 +157,7 @@ class ActivePoolHook(Hook):
         # intervals after every epoch, so those are set too.
         loop.val_interval, loop.dynamic_milestones = self.epochs_per_cycle, [0]
         loop.dynamic_intervals = [self.epochs_per_cycle]
-        check_schedulers(runner.cfg, self.epochs_per_cycle, self.iters_per_cycle)
+        check_schedulers(runner, self.epochs_per_cycle, self.iters_per_cycle)
 
     # ------------------------------------------------------------ the cycle
     def before_train_epoch(self, runner):
@@ -251,8 +239,10 @@ class ActivePoolHook(Hook):
         loop.dataloader = loader
         remaining = loop.max_epochs - runner.epoch
         loop._max_iters = runner.iter + remaining * len(loader)
-        # gradient accumulation counts its windows (and the last update) on the new length
-        runner.optim_wrapper.initialize_count_status(runner.model, runner.iter, loop._max_iters)
+        # gradient accumulation counts its windows (and the last update) within the cycle
+        done = (runner.epoch - self.pool.cycle * self.epochs_per_cycle) * len(loader)
+        runner.optim_wrapper.initialize_count_status(
+            runner.model, done, self.epochs_per_cycle * len(loader))
 
     def _grow(self, runner):
         t0 = time.perf_counter()

@@ -2,8 +2,6 @@
 before any training: the pool behind dataset wrappers, the train loop, the parameter
 schedulers, hooks that switch at absolute epochs, and the user's batch sampler. Each
 refusal is one line naming what is unsupported and what to change."""
-import math
-
 from mmengine.dataset import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.runner import EpochBasedTrainLoop
 from mmdet.datasets import MultiImageMixDataset
@@ -26,6 +24,9 @@ def _check_part(dataset):
                 'boxes included; remove it (and its mosaic / mix-up transforms)')
     if isinstance(dataset, ConcatDataset):
         for part in dataset.datasets:
+            if isinstance(part, RepeatDataset):
+                _refuse('a RepeatDataset inside the ConcatDataset repeats image ids; '
+                        'remove it (the hook sets what an epoch is)')
             _check_part(part)
 
 
@@ -53,35 +54,41 @@ def check_hooks(runner):
                     'restarting cycles do not keep; remove it from custom_hooks')
 
 
-def _scheduler_configs(cfg):
+def _converted(cfg):
     schedulers = cfg.get('param_scheduler') or []
+    schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+    return [s.get('type') for s in schedulers
+            if isinstance(s, dict) and s.get('convert_to_iter_based')]
+
+
+def _last_step(scheduler):
+    """The last epoch (or iteration) at which a built scheduler changes the value:
+    milestones and T_max count from ``begin``; nothing changes after ``end``."""
+    parts = [scheduler.begin + max(m) for m in [getattr(scheduler, 'milestones', None)] if m]
+    if getattr(scheduler, 'T_max', None):
+        parts.append(scheduler.begin + scheduler.T_max)
+    return min(scheduler.end, max(parts)) if parts else scheduler.end
+
+
+def check_schedulers(runner, epochs_per_cycle, iters_per_cycle):
+    """Every scheduler restarts each cycle, so its span must fit in one cycle. The built
+    schedulers are read (mmengine fills a missing ``end`` with the run's length);
+    iteration-based ones are checked when the cycle's iterations are fixed."""
+    for name in _converted(runner.cfg):
+        _refuse(f"{name} has convert_to_iter_based=True, converted with the whole pool's "
+                'epoch length; give it by_epoch=True (epochs of a cycle) or by_epoch=False '
+                'with begin/end in iterations')
+    schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict):
-        schedulers = [schedulers] if 'type' in schedulers else \
-            [s for group in schedulers.values() for s in (group if isinstance(group, list)
-                                                            else [group])]
-    return schedulers
-
-
-def check_schedulers(cfg, epochs_per_cycle, iters_per_cycle):
-    """Every scheduler restarts each cycle, so its span must fit in one cycle."""
-    for s in _scheduler_configs(cfg):
-        name = s.get('type')
-        if s.get('convert_to_iter_based'):
-            _refuse(f'{name} has convert_to_iter_based=True, converted with the whole pool\'s '
-                    'epoch length; give it by_epoch=True (epochs of a cycle) or by_epoch=False '
-                    'with begin/end in iterations')
-        by_epoch = s.get('by_epoch', True)
-        length = epochs_per_cycle if by_epoch else iters_per_cycle
-        if length is None:
-            continue  # iterations per cycle vary with the labelled set: nothing to compare
-        unit = 'epochs' if by_epoch else 'iterations'
-        end = s.get('end', math.inf)
-        last = max([*s.get('milestones', []), s.get('T_max', 0) + s.get('begin', 0),
-                    end if end != math.inf else 0])
-        if last > length:
-            _refuse(f'{name} spans {unit} up to {last}, beyond a cycle of {length} {unit}: '
-                    'the schedule restarts every cycle; scale its milestones / end / T_max '
-                    'to the cycle')
+        schedulers = [s for group in schedulers.values() for s in group]
+    for scheduler in schedulers:
+        length = epochs_per_cycle if scheduler.by_epoch else iters_per_cycle
+        last = _last_step(scheduler)
+        if length is not None and last > length:
+            unit = 'epochs' if scheduler.by_epoch else 'iterations'
+            _refuse(f'{type(scheduler).__name__} spans {unit} up to {last}, beyond a cycle '
+                    f'of {length} {unit}: the schedule restarts every cycle; scale its '
+                    'milestones / end / T_max to the cycle')
 
 
 def check_batch_sampler(cfg, trains_on_unlabelled):

@@ -1,10 +1,15 @@
-"""Checks of ActivePoolHook's options, made when the hook is built (before training):
-each refusal is one message that names the option."""
+"""Checks of ActivePoolHook's options (when the hook is built) and of what they meet
+(once the runner is built, before training): each refusal is one message that names
+the option."""
 import math
 import numbers
 import os
 
+from mmengine.dataset import Compose
+
+from taal_det.datasets import check_images_exist, check_pool_pipelines
 from taal_det.models.class_probs import class_probs_layout
+from .drop_in import check_batch_sampler
 
 SCORE_CONTEXTS = ('unlabelled', 'training')
 
@@ -71,3 +76,18 @@ def check_model_serves(strategy, model):
                          "in model=dict(type='LossPredictionDetector', ...)")
     if 'box_probs' in strategy.requires:
         strategy.check_head(*class_probs_layout(getattr(model, 'detector', model)))
+
+
+def check_inputs(runner, model, strategy, dataset, score_pipeline):
+    """What can be refused once the runner is built: a strategy the model cannot serve,
+    a batch sampler it cannot keep, pool images missing from disk, a score pipeline that
+    does not build, augmentation that depends on the boxes (for models that train on
+    unlabelled images)."""
+    on_unlabelled = getattr(model, 'trains_on_unlabelled', False)
+    check_model_serves(strategy, model)
+    check_batch_sampler(runner.cfg.train_dataloader, on_unlabelled)
+    check_images_exist(dataset)
+    if score_pipeline is not None:
+        Compose(score_pipeline)
+    if on_unlabelled:
+        check_pool_pipelines(dataset)

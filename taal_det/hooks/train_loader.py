@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import torch
+from mmengine.dist import get_rank
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
@@ -15,12 +16,14 @@ from .drop_in import check_batch_sampler
 
 
 def seed_worker(worker_id):
-    """Seed a worker's ``random`` and numpy from its torch seed, which torch draws from
-    the main process's generator at each epoch's iterator: augmentation differs between
-    epochs and repeats after a resume (the hook reseeds the main process every epoch)."""
-    seed = torch.initial_seed() % 2 ** 32
+    """Seed a worker's ``random``, numpy and torch from its torch seed (which torch draws
+    from the main process's generator when an epoch's iterator starts: the hook reseeds
+    that generator every epoch) and the process rank: augmentation differs between epochs
+    and ranks and, without persistent workers, repeats after a resume."""
+    seed = (torch.initial_seed() + 1000003 * get_rank()) % 2 ** 32
     random.seed(seed)
     np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def build_pool_loader(cfg, dataset, labelled, unlabelled, source_ratio, num_batches, seed,

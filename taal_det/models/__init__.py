@@ -7,6 +7,6 @@ from .taal_detector import TAALDetector
 
 ensure_ssd_head_predicts()
 
-__all__ = ['EfficientNetLite0', 'TransformerSampler', 'ConfidenceTokenSampler', 'TAALDetector', 'LossPredictionDetector',
-           'LossPredictionModule', 'lite0_weights_path',
+__all__ = ['EfficientNetLite0', 'TransformerSampler', 'ConfidenceTokenSampler', 'TAALDetector',
+           'LossPredictionDetector', 'LossPredictionModule', 'lite0_weights_path',
            'ensure_ssd_head_predicts']

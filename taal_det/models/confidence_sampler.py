@@ -28,7 +28,8 @@ class ConfidenceTokenSampler(BaseModule):
         batch_size: the fixed number of images per forward (training batches and
             scoring chunks).
         embed_dims: width of the discriminator after its first layer.
-        confidences: ``'softmax'`` (the head's probabilities) or ``'logits'``.
+        confidences: ``'softmax'`` (a softmax head's probabilities, as SSD's) or
+            ``'logits'``.
         detach_head: stop the BCE at the head's outputs (default), so the detector
             trains exactly as the bare detector on the labelled images; ``False`` lets it
             reach the classification head and the backbone.

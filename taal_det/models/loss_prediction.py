@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModule
+from mmdet.models.dense_heads import SSDHead
 from mmdet.registry import MODELS
 
 from .wrapper import DetectorWrapper, features_given
@@ -71,6 +72,10 @@ class LossPredictionDetector(DetectorWrapper):
     def __init__(self, detector, loss_module, loss_weight=1.0, margin=1.0,
                  detach_from_epoch=None, data_preprocessor=None, init_cfg=None):
         super().__init__(detector, data_preprocessor, init_cfg)
+        if not isinstance(getattr(self.detector, 'bbox_head', None), SSDHead):
+            raise TypeError('LossPredictionDetector needs a detector whose losses come per '
+                            f'image (an SSDHead); {type(self.detector).__name__} gives batch '
+                            'means')
         self.loss_module = MODELS.build(loss_module)
         self.loss_weight, self.margin = loss_weight, margin
         self.detach_from_epoch = detach_from_epoch

@@ -66,7 +66,11 @@ class TAALDetector(DetectorWrapper):
         feats = [f.detach() for f in feats] if self.detach else feats
         if getattr(self.sampler, 'reads', 'features') != 'class_scores':
             return feats
-        confidences = head_confidences(self.detector.bbox_head, feats)
+        head = self.detector.bbox_head
+        if getattr(head, 'use_sigmoid_cls', False) and self.sampler.confidences == 'softmax':
+            raise ValueError("ConfidenceTokenSampler(confidences='softmax') needs a softmax "
+                             f"head; {type(head).__name__} is sigmoid: use 'logits'")
+        confidences = head_confidences(head, feats)
         return confidences.detach() if self.sampler.detach_head else confidences
 
     @torch.no_grad()
