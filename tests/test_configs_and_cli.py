@@ -128,3 +128,17 @@ def test_the_confidence_sampler_configs_take_the_cli_strategies(strategy):
         al_train.apply_overrides(
             Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_conf_taal.py')),
             al_train.parse_args(['x.py', '--strategy', 'll4al']))
+
+
+@pytest.mark.parametrize('name, stock', [
+    ('voc_ssd_taal.py', 'pascal_voc/ssd300_voc0712.py'),
+    ('voc_faster_rcnn_taal.py', 'pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py')])
+def test_voc_learning_rates_match_mmdets_per_labelled_image(name, stock):
+    from taal_testing import MMDET_CONFIGS
+    ours = Config.fromfile(os.path.join(ROOT, 'configs', name))
+    theirs = Config.fromfile(os.path.join(MMDET_CONFIGS, stock))
+    labelled = ours.train_dataloader.batch_size // 2  # source_ratio 1:1
+    per_image = theirs.optim_wrapper.optimizer.lr / theirs.auto_scale_lr.base_batch_size
+    assert ours.optim_wrapper.optimizer.lr == pytest.approx(per_image * labelled)
+    # --auto-scale-lr counts the whole batch: N processes give N x the one-process rate
+    assert ours.auto_scale_lr.base_batch_size == ours.train_dataloader.batch_size

@@ -51,6 +51,9 @@ def test_a_query_folder_lists_the_picks_for_people_and_tools(strategy, trained, 
     if strategy == 'taal':  # TAAL's rule: the smallest |s - 0.1| first
         margins = [abs(float(r['score']) - 0.1) for r in rows]
         assert margins == sorted(margins)
+    else:  # the image uncertainty, highest first
+        values = [float(r['score']) for r in rows]
+        assert values == sorted(values, reverse=True)
     with open(os.path.join(out, 'label_studio_tasks.json')) as f:
         tasks = json.load(f)
     assert [t['data']['img_id'] for t in tasks] == ids

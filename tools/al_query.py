@@ -7,7 +7,9 @@ strategy picks: ids.txt, query.csv, Label Studio tasks and a contact sheet.
 CONFIG is the config the model was trained with (a TAALDetector for taal, any detector
 for uncertainty and core-set, a LossPredictionDetector for ll4al); a TAALDetector
 checkpoint also serves a bare-detector config. Images are scored in eval mode with the
-config's val pipeline, in chunks of the train batch size (the hook's scoring).
+config's val pipeline (or the hook's score_pipeline), in chunks of the train batch size
+(or score_batch_size), with the hook's strategy options when its strategy is the one
+asked for: as the hook scores.
 """
 import argparse
 import os
@@ -91,7 +93,11 @@ def main(argv=None):
     from taal_det.query import write_query
     from taal_det.strategies import STRATEGIES
 
-    strategy = STRATEGIES.build(dict(type=STRATEGY_ALIASES.get(args.strategy, args.strategy)))
+    kind = STRATEGY_ALIASES.get(args.strategy, args.strategy)
+    hook = next((h for h in cfg.get('custom_hooks', []) if h.get('type') == 'ActivePoolHook'),
+                {})
+    configured = dict(hook.get('strategy', {}))
+    strategy = STRATEGIES.build(configured if configured.get('type') == kind else dict(type=kind))
     model = load_model(cfg, args.checkpoint)
     check_model_serves(strategy, model)
     images = list_images(args.images)
@@ -101,7 +107,8 @@ def main(argv=None):
                          + ', '.join(sorted(set(images) & set(labelled))[:5]))
     folder = ImageFolder({**images, **labelled})
     scorer = PoolScorer(model, folder, {i: k for k, i in enumerate(folder.ids)},
-                        cfg.val_dataloader.dataset.pipeline, cfg.train_dataloader.batch_size,
+                        hook.get('score_pipeline') or cfg.val_dataloader.dataset.pipeline,
+                        hook.get('score_batch_size') or cfg.train_dataloader.batch_size,
                         pre_nms_topk=getattr(strategy, 'pre_nms_topk', None))
     needs = set(strategy.requires)
     outputs = scorer.score(sorted(images), needs)
@@ -110,6 +117,8 @@ def main(argv=None):
     chosen = strategy(outputs, args.budget, labelled=labelled_outputs, seed=args.seed)
     scores = outputs.sampler_scores if outputs.sampler_scores is not None \
         else outputs.predicted_loss
+    if hasattr(strategy, 'uncertainty'):
+        scores = strategy.uncertainty(outputs)
     scores = None if scores is None else dict(zip(outputs.ids, scores.tolist()))
     write_query(args.out, chosen, images, scores)
     print(f'{len(chosen)} of {len(images)} images to label, by {type(strategy).__name__}: '

@@ -109,15 +109,18 @@ class UncertaintyStrategy(BaseStrategy):
                              'foreground distribution is always certain; use '
                              "background='include' or TopScoreUncertaintyStrategy")
 
-    def select(self, candidates, budget, labelled=None, seed=0):
+    def uncertainty(self, candidates):
+        """(N,) image uncertainties of the candidates (higher = picked first)."""
         probs = candidates.require('box_probs', 'UncertaintyStrategy')
         background_last = bool(candidates.background_last)
         if probs:
             self.check_head(probs[0].shape[1] - background_last, background_last)
         include = self.background == 'include'
         dists = [class_distribution(p, background_last, include) for p in probs]
-        u = image_uncertainty(dists, self.measure, self.reduce, self.empty_value)
-        return rank_lowest(candidates.ids, -u, budget)
+        return image_uncertainty(dists, self.measure, self.reduce, self.empty_value)
+
+    def select(self, candidates, budget, labelled=None, seed=0):
+        return rank_lowest(candidates.ids, -self.uncertainty(candidates), budget)
 
 
 @STRATEGIES.register_module()
@@ -131,7 +134,10 @@ class TopScoreUncertaintyStrategy(BaseStrategy):
         _check(measure, reduce, empty_value)
         self.measure, self.reduce, self.empty_value = measure, reduce, empty_value
 
-    def select(self, candidates, budget, labelled=None, seed=0):
+    def uncertainty(self, candidates):
+        """(N,) image uncertainties of the candidates (higher = picked first)."""
         boxes = candidates.require('box_scores', 'TopScoreUncertaintyStrategy')
-        u = image_uncertainty(boxes, self.measure, self.reduce, self.empty_value)
-        return rank_lowest(candidates.ids, -u, budget)
+        return image_uncertainty(boxes, self.measure, self.reduce, self.empty_value)
+
+    def select(self, candidates, budget, labelled=None, seed=0):
+        return rank_lowest(candidates.ids, -self.uncertainty(candidates), budget)
