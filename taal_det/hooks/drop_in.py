@@ -7,6 +7,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmdet.datasets import MultiImageMixDataset
 
 from taal_det.datasets import ActivePoolDataset
+from .restart import param_schedulers
 
 ABSOLUTE_EPOCH_HOOKS = ('PipelineSwitchHook', 'YOLOXModeSwitchHook')
 
@@ -78,10 +79,7 @@ def check_schedulers(runner, epochs_per_cycle, iters_per_cycle):
         _refuse(f"{name} has convert_to_iter_based=True, converted with the whole pool's "
                 'epoch length; give it by_epoch=True (epochs of a cycle) or by_epoch=False '
                 'with begin/end in iterations')
-    schedulers = runner.param_schedulers or []
-    if isinstance(schedulers, dict):
-        schedulers = [s for group in schedulers.values() for s in group]
-    for scheduler in schedulers:
+    for scheduler in param_schedulers(runner):
         length = epochs_per_cycle if scheduler.by_epoch else iters_per_cycle
         last = _last_step(scheduler)
         if length is not None and last > length:
@@ -97,4 +95,3 @@ def check_batch_sampler(cfg, trains_on_unlabelled):
     if batch_sampler and trains_on_unlabelled:
         _refuse(f"{batch_sampler.get('type')} would regroup the fixed labelled : unlabelled "
                 'batches a TAALDetector trains on; set train_dataloader.batch_sampler=None')
-    return batch_sampler

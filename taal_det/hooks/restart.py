@@ -13,7 +13,8 @@ def unwrapped_model(runner):
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
-def _schedulers(runner):
+def param_schedulers(runner):
+    """The runner's built parameter schedulers as one list (a dict of lists flattened)."""
     schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict):
         return [s for group in schedulers.values() for s in group]
@@ -35,7 +36,7 @@ class TrainingStart:
                 model={k: v.detach().cpu().clone()
                        for k, v in unwrapped_model(runner).state_dict().items()},
                 optimizer=copy.deepcopy(runner.optim_wrapper.state_dict()),
-                schedulers=[copy.deepcopy(s.state_dict()) for s in _schedulers(runner)])
+                schedulers=[copy.deepcopy(s.state_dict()) for s in param_schedulers(runner)])
             if is_main_process():
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 torch.save(state, path + '.tmp')
@@ -51,7 +52,7 @@ class TrainingStart:
             model.load_state_dict(self.state['model'])
         runner.optim_wrapper.load_state_dict(copy.deepcopy(self.state['optimizer']))
         runner.optim_wrapper.zero_grad()
-        for scheduler, state in zip(_schedulers(runner), self.state['schedulers']):
+        for scheduler, state in zip(param_schedulers(runner), self.state['schedulers']):
             scheduler.load_state_dict(copy.deepcopy(state))
         for hook in runner.hooks:
             if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):

@@ -12,7 +12,6 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from taal_det.datasets import ActivePoolDataset, ActivePoolSampler
-from .drop_in import check_batch_sampler
 
 
 def seed_worker(worker_id):
@@ -41,7 +40,8 @@ def build_pool_loader(cfg, dataset, labelled, unlabelled, source_ratio, num_batc
                      num_batches=num_batches),
         worker_init_fn=dict(type=seed_worker),
         collate_fn=copy.deepcopy(cfg.get('collate_fn', dict(type='pseudo_collate'))))
-    batch_sampler = check_batch_sampler(cfg, trains_on_unlabelled)
+    # refused for models trained on unlabelled images before training (check_inputs)
+    batch_sampler = None if trains_on_unlabelled else cfg.get('batch_sampler')
     if batch_sampler:
         loader['batch_sampler'] = copy.deepcopy(batch_sampler)
         print_log(f"active learning: batches grouped by the train_dataloader's "
