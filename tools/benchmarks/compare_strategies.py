@@ -39,6 +39,9 @@ CONFIGS = dict(scenes=os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.
 STRATEGIES = ['taal', 'taal-random', 'jls', 'random', 'uncertainty', 'coreset', 'll4al']
 FORKS = {'uncertainty': 'random', 'uncertainty-top-score': 'random', 'coreset': 'random',
          'taal-random': 'taal'}
+# Hook options that change nothing before the first selection: a variant with only these
+# continues its alias's cycle 0.
+AFTER_CYCLE0_HOOK_OPTIONS = {'warm_start', 'score_context', 'score_batch_size'}
 
 
 def complete(path):
@@ -107,28 +110,37 @@ def check_protocol(path, args):
 
 
 def parse_method(text):
-    """'taal' or 'LABEL=ALIAS:key=value,...' -> (label, alias, cfg-options)."""
+    """'taal' or 'LABEL=ALIAS:key=value,...' -> (label, alias, cfg-options, whether its
+    cycle 0 is the alias's). Keys name the strategy's options, or with ``hook.`` the
+    hook's; a variant's cycle 0 is its alias's unless a hook option trains it otherwise."""
     label, _, rest = text.partition('=')
     if not rest:
-        return text, text, []
+        return text, text, [], True
     alias, _, options = rest.partition(':')
     pairs = [o.split('=', 1) for o in options.split(',') if o]
     if any(len(p) != 2 for p in pairs):
         raise SystemExit(f'bad strategy {text!r}: options are key=value, comma-separated')
-    return label, alias, [f'custom_hooks.0.label={label}'] + \
-        [f'custom_hooks.0.strategy.{k}={v}' for k, v in pairs]
+    hook_keys = [k[len('hook.'):] for k, _ in pairs if k.startswith('hook.')]
+    cfg_options = [f'custom_hooks.0.label={label}'] + [
+        f'custom_hooks.0.{k[len("hook."):]}={v}' if k.startswith('hook.')
+        else f'custom_hooks.0.strategy.{k}={v}' for k, v in pairs]
+    return label, alias, cfg_options, set(hook_keys) <= AFTER_CYCLE0_HOOK_OPTIONS
 
 
-def fork_flags(args, work_root, label, alias, seed):
+def fork_flags(args, work_root, label, alias, seed, same_cycle0):
+    """Continue the cycle 0 another run trained on the same split: the namesake in
+    --fork-work, or the alias's run (a variant), or the run FORKS names."""
     if args.fork_work:
-        source = os.path.join(args.fork_work, f'{label}_seed{seed}')
-    elif alias in FORKS:
-        source = os.path.join(work_root, f'{FORKS[alias]}_seed{seed}')
+        sources = [os.path.join(args.fork_work, f'{label}_seed{seed}')]
+    elif same_cycle0:
+        sources = [os.path.join(work_root, f'{name}_seed{seed}')
+                   for name in ([alias] if label != alias else []) + [FORKS.get(alias)] if name]
     else:
-        return []
-    if not os.path.exists(cycle0_checkpoint(source, args.epochs_per_cycle)):
-        return []
-    return ['--fork', source]
+        sources = []
+    for source in sources:
+        if os.path.exists(cycle0_checkpoint(source, args.epochs_per_cycle)):
+            return ['--fork', source]
+    return []
 
 
 def main():
@@ -169,7 +181,8 @@ def main():
     for seed in args.seeds:
         initial = None
         for method in args.strategies:
-            label, strategy, options = parse_method(method)
+            label, strategy, options, same_cycle0 = parse_method(method)
+            same_cycle0 = same_cycle0 and label not in configs
             name = f'{label}_seed{seed}'
             kept, work = os.path.join(results, f'{name}.json'), os.path.join(work_root, name)
             finished = os.path.join(work, 'al_results.json')
@@ -185,7 +198,7 @@ def main():
                        '--strategy', strategy,
                        '--seed', str(seed), *split, *flags, *options]
                 resume = ['--resume'] if os.path.exists(os.path.join(work, 'last_checkpoint')) \
-                    else fork_flags(args, work_root, label, strategy, seed)
+                    else fork_flags(args, work_root, label, strategy, seed, same_cycle0)
                 t0 = time.time()
                 os.makedirs(work_root, exist_ok=True)
                 with open(os.path.join(work_root, f'{name}.log'), 'a') as log:
