@@ -44,3 +44,14 @@ def test_forks_follow_the_alias_then_the_shared_baseline(tmp_path):
     assert compare.fork_flags(args, root, 'unc-margin', 'uncertainty', 0, True) == \
         ['--fork', os.path.join(root, 'random_seed0')]
     assert compare.fork_flags(args, root, 'random', 'random', 1, True) == []
+
+
+def test_fork_work_offers_the_namesake_then_the_alias_there(tmp_path):
+    other = str(tmp_path / 'other')
+    args = argparse.Namespace(fork_work=other, epochs_per_cycle=20)
+    _run_with_cycle0(other, 'random_seed3')
+    assert compare.fork_flags(args, str(tmp_path), 'unc-sum', 'uncertainty', 3, True) == \
+        ['--fork', os.path.join(other, 'random_seed3')]
+    _run_with_cycle0(other, 'unc-sum_seed3')
+    assert compare.fork_flags(args, str(tmp_path), 'unc-sum', 'uncertainty', 3, False) == \
+        ['--fork', os.path.join(other, 'unc-sum_seed3')]

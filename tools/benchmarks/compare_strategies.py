@@ -15,8 +15,8 @@ it). Each finished run's ``al_results.json`` is copied at once to ``--results`` 
 skipped, so a rerun on a fresh machine only trains what is missing. Identical work is
 trained once: uncertainty and core-set continue random's cycle 0 (the same bare detector
 on the same split), taal-random continues taal's (``al_train.py --fork``); with
-``--fork-work`` every run continues the cycle 0 of its namesake in another comparison (a
-variant that changes only selection). Arguments choose the
+``--fork-work`` every run continues the cycle 0 of its namesake in another comparison, or
+of the run it would fork from there (e.g. one-cycle probes of variants, ``--cycles 2``). Arguments choose the
 data (``--data-seed``: another draw of the scenes), the pool, the image size and the
 schedule, so the same command scales to a GPU (mmengine uses it when torch sees one).
 """
@@ -128,15 +128,14 @@ def parse_method(text):
 
 
 def fork_flags(args, work_root, label, alias, seed, same_cycle0):
-    """Continue the cycle 0 another run trained on the same split: the namesake in
-    --fork-work, or the alias's run (a variant), or the run FORKS names."""
-    if args.fork_work:
-        sources = [os.path.join(args.fork_work, f'{label}_seed{seed}')]
-    elif same_cycle0:
-        sources = [os.path.join(work_root, f'{name}_seed{seed}')
-                   for name in ([alias] if label != alias else []) + [FORKS.get(alias)] if name]
-    else:
-        sources = []
+    """Continue the cycle 0 another run trained on the same split: with --fork-work its
+    namesake there, else (or failing that) the alias's run (a variant) or the run FORKS
+    names, in --fork-work or in this comparison."""
+    names = [label] if args.fork_work else []
+    if same_cycle0:
+        names += [name for name in ([alias] if label != alias else []) + [FORKS.get(alias)]
+                  if name]
+    sources = [os.path.join(args.fork_work or work_root, f'{name}_seed{seed}') for name in names]
     for source in sources:
         if os.path.exists(cycle0_checkpoint(source, args.epochs_per_cycle)):
             return ['--fork', source]
@@ -162,8 +161,8 @@ def main():
     parser.add_argument('--epochs-per-cycle', type=int, default=20)
     parser.add_argument('--iters-per-cycle', type=int, default=None)
     parser.add_argument('--milestone', type=int, default=15, help='epoch of the lr drop')
-    parser.add_argument('--fork-work', help='continue the cycle 0 of the same-named runs '
-                        'of this work folder (a variant that changes only selection)')
+    parser.add_argument('--fork-work', help='continue the cycle 0 of the runs of this work '
+                        'folder: the namesakes, or the runs a variant or FORKS names')
     parser.add_argument('--configs', nargs='*', default=[], metavar='LABEL=CONFIG',
                         help="another config for a method (e.g. taal-conf=configs/demo/"
                         "fashion_lite0_conf_taal.py with the strategy taal-conf=taal)")

@@ -1,8 +1,10 @@
 """What the TAAL sampler costs, measured on the same images and model in one run.
 
-    python tools/benchmarks/sampler_cost.py [--models ssd300 faster_rcnn] [--repeat 3]
+    python tools/benchmarks/sampler_cost.py [--models ssd300 faster_rcnn] [--repeat 3] \
+        [--device cuda]
 
-For SSD300 (300 px) and Faster R-CNN R50-FPN (512 px), random init, CPU threads as set:
+For SSD300 (300 px) and Faster R-CNN R50-FPN (512 px), random init, on the CPU (threads
+as set) or a GPU:
 * the sampler head (pooling + transformer + discriminator + BCE, forward and backward)
   as a share of one joint training step;
 * the joint step against a bare-detector step on the labelled half of the batch;
@@ -38,20 +40,24 @@ MODELS_UNDER_TEST = dict(ssd300=(SSD300, 300, 8), faster_rcnn=(FASTER_RCNN, 512,
 
 
 def timed(fn, repeat):
-    fn()  # warm-up
+    def run():
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+    run()  # warm-up
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        run()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
-def measure(path, size, batch_size, repeat):
+def measure(path, size, batch_size, repeat, device='cpu'):
     model = build(taal_cfg(path))
     model.sampler = MODELS.build(dict(type='TransformerSampler', embed_dims=256, depth=1,
                                       num_heads=4, in_channels=model.sampler.in_channels))
-    bare = build(detector_cfg(path))
+    model, bare = model.to(device), build(detector_cfg(path)).to(device)
     half = batch_size // 2
     mixed = fake_batch(batch_size, size, labelled=[1] * half + [0] * half)
     labelled = fake_batch(half, size)
@@ -68,7 +74,7 @@ def measure(path, size, batch_size, repeat):
 
     with torch.no_grad():
         feats = [f.detach() for f in model.extract_feat(data['inputs'])]
-    target = torch.tensor([1.0] * half + [0.0] * half)
+    target = torch.tensor([1.0] * half + [0.0] * half, device=device)
 
     def head_step():
         leaves = [f.clone().requires_grad_() for f in feats]
@@ -91,7 +97,7 @@ def measure(path, size, batch_size, repeat):
         if path == SSD300:
             conf = build(dict(taal_cfg(path), sampler=dict(
                 type='ConfidenceTokenSampler', num_priors=8732, num_classes=21,
-                batch_size=batch_size, embed_dims=256, num_heads=4)))
+                batch_size=batch_size, embed_dims=256, num_heads=4))).to(device)
             conf_inputs = conf.sampler_inputs(feats)
 
             def conf_joint_step():
@@ -109,7 +115,8 @@ def measure(path, size, batch_size, repeat):
             t_conf_score = timed(lambda: conf.score(eval_data['inputs']), repeat)
             ll4al = build(dict(type='LossPredictionDetector', detector=detector_cfg(path),
                                loss_module=dict(type='LossPredictionModule',
-                                                in_channels=SAMPLER_CHANNELS[path]))).eval()
+                                                in_channels=SAMPLER_CHANNELS[path])))
+            ll4al = ll4al.to(device).eval()
             t_ll4al = timed(lambda: ll4al.predicted_loss(eval_data['inputs']), repeat)
     return dict(joint=t_joint, bare=t_bare, head=t_head, feat=t_feat, score=t_score, pred=t_pred,
                 probs=t_probs, ll4al=t_ll4al, conf_joint=t_conf_joint, conf_head=t_conf_head,
@@ -122,15 +129,17 @@ def main():
                         choices=list(MODELS_UNDER_TEST))
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--device', default='cpu', help='cpu, or cuda on a GPU machine')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     register_all_modules(init_default_scope=True)
     for name in args.models:
         path, size, batch = MODELS_UNDER_TEST[name]
-        r = measure(path, size, batch, args.repeat)
+        r = measure(path, size, batch, args.repeat, args.device)
         n = r['batch']
+        where = f'{args.threads} threads' if args.device == 'cpu' else args.device
         print(f'\n{name} at {size} px, batch {n} ({n // 2} labelled + {n // 2} unlabelled), '
-              f'{args.threads} threads, median of {args.repeat}')
+              f'{where}, median of {args.repeat}')
         print(f"  joint step {r['joint']:.3f} s; sampler head {r['head'] * 1000:.1f} ms = "
               f"{100 * r['head'] / r['joint']:.2f} % of it (goal <= 1 %)")
         print(f"  bare detector step on the {n // 2} labelled images {r['bare']:.3f} s: the "
