@@ -20,12 +20,13 @@ def test_aubc_is_the_normalised_trapezoid_area():
         aubc([1, 2], [0.5])
 
 
-def make_run(tmp_path, label, seed, maps, initial=('a', 'b'), budget=2, pool='p1'):
+def make_run(tmp_path, label, seed, maps, initial=('a', 'b'), budget=2, pool='p1',
+             warm_start=False):
     folder = tmp_path / f'{label}_{seed}'
     folder.mkdir()
     meta = dict(label=label, strategy=dict(type=label), seed=seed, budget=budget,
                 pool_digest=pool, test_set=dict(images=10, ann_file='t.txt'),
-                initial=dict(ids=list(initial)))
+                initial=dict(ids=list(initial)), warm_start=warm_start)
     cycles = [dict(cycle=i, labelled_images=2 + budget * i, mAP=m) for i, m in enumerate(maps)]
     (folder / 'al_results.json').write_text(json.dumps(dict(meta=meta, cycles=cycles)))
     return str(folder)
@@ -63,3 +64,20 @@ def test_per_run_table_lists_every_cycle():
     text = markdown_table([dict(cycle=0, labelled_images=5, mAP=0.25), dict(cycle=1, labelled_images=9, mAP=0.5)])
     assert text.splitlines()[0] == '| cycle | labelled_images | mAP |'
     assert text.splitlines()[3] == '| 1 | 9 | 0.5000 |'
+
+
+def test_an_ablation_names_the_setting_its_methods_differ_in(tmp_path):
+    runs = [make_run(tmp_path, 'taal', 0, [0.1, 0.3]),
+            make_run(tmp_path, 'taal-warm', 0, [0.1, 0.2], warm_start=True),
+            make_run(tmp_path, 'taal-warm', 1, [0.1, 0.4], warm_start=True, initial=('c', 'd')),
+            make_run(tmp_path, 'taal', 1, [0.1, 0.3], initial=('c', 'd'))]
+    with pytest.raises(SystemExit, match='differ in warm_start'):
+        al_report.main(runs + ['--out', str(tmp_path / 'r')])
+    al_report.main(runs + ['--out', str(tmp_path / 'r'), '--vary', 'warm_start',
+                           '--reference', 'taal'])
+    with open(tmp_path / 'r.md') as f:
+        assert f.readline().startswith("Methods differ in warm_start: taal False, "
+                                       "taal-warm True.")
+    odd = make_run(tmp_path, 'taal', 2, [0.1, 0.3], warm_start=True, initial=('e', 'f'))
+    with pytest.raises(ProtocolMismatch, match='differ in warm_start'):
+        check_protocols([load_run(p) for p in runs + [odd]], vary=['warm_start'])

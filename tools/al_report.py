@@ -18,9 +18,9 @@ import sys
 
 from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired_differences,
                                         run_areas, shared_range)
-from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, class_table,
-                                        health_table, load_run, markdown_report,
-                                        plot_report, summarise)
+from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_protocols,
+                                        class_table, health_table, load_run, markdown_report,
+                                        plot_report, summarise, varied_settings)
 
 
 def main(argv=None):
@@ -33,12 +33,15 @@ def main(argv=None):
     parser.add_argument('--title')
     parser.add_argument('--allow-mixed', action='store_true',
                         help='compare runs even if their protocols differ')
+    parser.add_argument('--vary', nargs='+', default=[], choices=SHARED, metavar='SETTING',
+                        help='settings an ablation compares (e.g. warm_start): they may '
+                        'differ between methods, not within one; the report names them')
     args = parser.parse_args(argv)
     paths = sorted({p for pattern in args.runs for p in (glob.glob(pattern) or [pattern])})
     try:
         runs = [load_run(p) for p in paths]
         if not args.allow_mixed:
-            check_protocols(runs)
+            check_protocols(runs, args.vary)
     except (FileNotFoundError, ProtocolMismatch) as e:
         raise SystemExit(f'error: {e}')
     summary = summarise(runs, args.metric)
@@ -46,6 +49,9 @@ def main(argv=None):
                   summary={k: dict(curve={str(n): p for n, p in v['curve'].items()},
                                    aubc=v['aubc']) for k, v in summary.items()})
     sections = [markdown_report(summary, args.metric)]
+    if args.vary:
+        result['varied'] = varied_settings(runs, args.vary)
+        sections.insert(0, 'Methods differ in ' + '; '.join(result['varied']) + '.')
     boxes = None
     if args.reference in summary:
         by_images, _ = run_areas(runs, args.metric)

@@ -42,9 +42,11 @@ def load_run(path):
     return run
 
 
-def check_protocols(runs):
+def check_protocols(runs, vary=()):
     """Same pool, test set, budget and initial size everywhere; same initial split for
-    runs of the same seed. Raises :class:`ProtocolMismatch` naming the difference."""
+    runs of the same seed. Raises :class:`ProtocolMismatch` naming the difference.
+    ``vary``: settings of ``SHARED`` an ablation compares, which may differ between
+    methods but not within one."""
     seen = {}
     for run in runs:
         check_complete(run)
@@ -53,13 +55,18 @@ def check_protocols(runs):
             raise ProtocolMismatch(f'{run["path"]} and {seen[key]} are both {key[0]} with seed '
                                    f'{key[1]}: give each run once')
         seen[key] = run['path']
+    unknown = set(vary) - set(SHARED)
+    if unknown:
+        raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
     first = runs[0]
+    firsts = {method_label(first): first}
     for run in runs[1:]:
         for key in SHARED:
-            if run['meta'].get(key) != first['meta'].get(key):
+            ref = firsts.setdefault(method_label(run), run) if key in vary else first
+            if run['meta'].get(key) != ref['meta'].get(key):
                 raise ProtocolMismatch(
-                    f"{run['path']} and {first['path']} differ in {key}: "
-                    f"{run['meta'].get(key)!r} vs {first['meta'].get(key)!r}")
+                    f"{run['path']} and {ref['path']} differ in {key}: "
+                    f"{run['meta'].get(key)!r} vs {ref['meta'].get(key)!r}")
     by_seed = {}
     for run in runs:
         ids = sorted(run['meta']['initial']['ids'])
@@ -79,6 +86,15 @@ def check_protocols(runs):
     sizes = {len(r['meta']['initial']['ids']) for r in runs}
     if len(sizes) > 1:
         raise ProtocolMismatch(f'runs start from initial splits of different sizes {sorted(sizes)}')
+
+
+def varied_settings(runs, vary):
+    """'key: method value, ...' lines of the settings an ablation varies."""
+    lines = []
+    for key in vary:
+        values = {method_label(r): r['meta'].get(key) for r in runs}
+        lines.append(f'{key}: ' + ', '.join(f'{m} {v!r}' for m, v in sorted(values.items())))
+    return lines
 
 
 def _mean_std(values):

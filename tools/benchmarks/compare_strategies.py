@@ -32,7 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'data'))
 from make_fashion_scenes import build as build_scenes  # noqa: E402
 from make_trees import build as build_trees  # noqa: E402
-from taal_det.evaluation.report import ProtocolMismatch, check_complete, load_run  # noqa: E402
+from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_complete,  # noqa: E402
+                                        load_run)
 
 CONFIGS = dict(scenes=os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py'),
                trees=os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
@@ -214,9 +215,12 @@ def main():
                 with open(initial, 'w') as f:
                     f.write('\n'.join(ids) + '\n')
             done.append(kept)
+    varied = sorted({key for method in args.strategies for key in SHARED
+                     if f'hook.{key}=' in method.partition(':')[2]})
     subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'al_report.py'), *done,
                     '--out', os.path.join(results, 'report'), '--title',
-                    f'{args.data}, {args.size} px, pool {args.trainval}'], check=True, cwd=ROOT)
+                    f'{args.data}, {args.size} px, pool {args.trainval}'] +
+                   (['--vary', *varied] if varied else []), check=True, cwd=ROOT)
 
 
 if __name__ == '__main__':
