@@ -6,6 +6,8 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.structures import InstanceData
 from mmengine.utils import get_installed_path
 
@@ -141,3 +143,35 @@ def with_unlabelled_gt_corrupted(batch, unlabelled=(1, 3)):
 def same_losses(a, b):
     return all(torch.equal(torch.as_tensor(total({k: a[k]})), torch.as_tensor(total({k: b[k]})))
                for k in a)
+
+
+def cycle_schedules(length):
+    """Schedules of a 2-epoch cycle given in epochs with ``convert_to_iter_based=True``,
+    each with the same schedule written in iterations of epochs of ``length``."""
+    in_epochs = dict(by_epoch=True, convert_to_iter_based=True)
+    return dict(
+        MultiStepLR=(
+            [dict(type='LinearLR', start_factor=0.5, begin=0, end=1, **in_epochs),
+             dict(type='MultiStepLR', begin=0, end=2, milestones=[1], gamma=0.1, **in_epochs)],
+            [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=length),
+             dict(type='MultiStepLR', by_epoch=False, begin=0, end=2 * length,
+                  milestones=[length], gamma=0.1)]),
+        CosineAnnealingLR=(
+            [dict(type='CosineAnnealingLR', begin=0, end=2, T_max=2, **in_epochs)],
+            [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=2 * length,
+                  T_max=2 * length)]))
+
+
+def scheduled_lrs(schedulers, lr, iters):
+    """The learning rate of each of ``iters`` iterations under iteration-based
+    ``schedulers`` as mmengine steps them (SGD of one parameter), and their start states."""
+    optim = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr,
+                                         momentum=0.9))
+    built = [PARAM_SCHEDULERS.build(s, default_args=dict(optimizer=optim)) for s in schedulers]
+    start, lrs = copy.deepcopy([s.state_dict() for s in built]), []
+    for _ in range(iters):
+        lrs.append(optim.get_lr()['lr'][0])
+        optim.step()
+        for scheduler in built:
+            scheduler.step()
+    return lrs, start

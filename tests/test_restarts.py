@@ -2,6 +2,7 @@
 momentum, schedulers at their first step, the EMA average restarted, no gradient left;
 and the schedule's milestones fire inside every cycle."""
 import os
+import re
 
 import pytest
 import torch
@@ -9,7 +10,9 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from taal_testing import tiny_al_cfg
+from taal_testing import cycle_schedules, scheduled_lrs, tiny_al_cfg
+
+EPOCH_LENGTH = 3  # iterations of an epoch of a fixed-length cycle (the whole pool's: 6)
 
 
 @HOOKS.register_module(force=True)
@@ -41,10 +44,10 @@ class CycleStartProbe(Hook):
         self.lrs.append((runner.epoch, runner.optim_wrapper.get_lr()['lr'][0]))
 
 
-def run_with_probe(cfg):
+def run_with_probe(cfg, param_scheduler=None):
     cfg.custom_hooks = cfg.custom_hooks + [dict(type='EMAHook', momentum=0.5),
                                            dict(type='CycleStartProbe')]
-    cfg.param_scheduler = [
+    cfg.param_scheduler = param_scheduler or [
         dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=2),
         dict(type='MultiStepLR', by_epoch=True, begin=0, end=2, milestones=[1], gamma=0.1)]
     runner = Runner.from_cfg(cfg)
@@ -85,12 +88,36 @@ def test_milestones_fire_inside_every_cycle(scenes_root, tmp_path):
         assert epochs[per_epoch] == pytest.approx(base * 0.1)  # the epoch-1 milestone
 
 
-def test_schedulers_converted_with_the_whole_pools_epoch_length_are_refused(scenes_root,
-                                                                           tmp_path):
-    cfg = tiny_al_cfg(scenes_root, str(tmp_path), strategy='RandomStrategy', taal=False)
-    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1,
-                                T_max=1, convert_to_iter_based=True)]
-    with pytest.raises(ValueError, match='CosineAnnealingLR has convert_to_iter_based=True'):
+@pytest.mark.parametrize('name', ['MultiStepLR', 'CosineAnnealingLR'])
+def test_converted_schedulers_run_inside_every_fixed_length_cycle(name, scenes_root, tmp_path):
+    """Converted with the cycle's epoch length (not the whole pool's): every cycle follows
+    the schedule written in iterations, and the saved training start holds it."""
+    converted, in_iterations = cycle_schedules(EPOCH_LENGTH)[name]
+    cfg = tiny_al_cfg(scenes_root, str(tmp_path), strategy='RandomStrategy', taal=False,
+                      cycles=2, epochs_per_cycle=2, iters_per_cycle=2 * EPOCH_LENGTH)
+    _, probe = run_with_probe(cfg, converted)
+    expected, start = scheduled_lrs(in_iterations, cfg.optim_wrapper.optimizer.lr,
+                                    2 * EPOCH_LENGTH)
+    for cycle in range(2):
+        assert [lr for e, lr in probe.lrs if e // 2 == cycle] == pytest.approx(expected)
+    saved = torch.load(os.path.join(str(tmp_path), 'pool', 'initial_state.pth'),
+                       weights_only=True)
+    assert saved['schedulers'] == start
+
+
+@pytest.mark.parametrize('iters_per_cycle, milestone, message', [
+    (None, 1, "MultiStepLR has convert_to_iter_based=True, but epochs change length every "
+              "cycle: set the hook's iters_per_cycle"),
+    (2 * EPOCH_LENGTH, 3, f'MultiStepLR spans iterations up to {3 * EPOCH_LENGTH}, beyond a '
+                          f'cycle of {2 * EPOCH_LENGTH} iterations'),
+])
+def test_converted_schedulers_need_fixed_length_cycles_and_must_fit_in_one(
+        iters_per_cycle, milestone, message, scenes_root, tmp_path):
+    cfg = tiny_al_cfg(scenes_root, str(tmp_path), strategy='RandomStrategy', taal=False,
+                      epochs_per_cycle=2, iters_per_cycle=iters_per_cycle)
+    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[milestone],
+                                convert_to_iter_based=True)]
+    with pytest.raises(ValueError, match=re.escape(message)):
         Runner.from_cfg(cfg).train()
 
 

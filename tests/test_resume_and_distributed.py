@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from taal_testing import ROOT, tiny_al_cfg
+from taal_testing import ROOT, cycle_schedules, scheduled_lrs, tiny_al_cfg
 
 AL_TRAIN = os.path.join(ROOT, 'tools', 'al_train.py')
 
@@ -48,9 +48,11 @@ def outcome(work):
     return state, [(r['cycle'], r['labelled_images'], r['labelled_boxes'], r['mAP']) for r in rows]
 
 
-def killable_cfg(tmp_path, name, priority, **kwargs):
-    """A tiny run with a checkpoint every epoch and a KillSwitch at ``priority``."""
+def killable_cfg(tmp_path, name, priority, cfg_options=None, **kwargs):
+    """A tiny run with a checkpoint every epoch and a KillSwitch at ``priority``;
+    ``cfg_options`` are merged into its config."""
     cfg = tiny_al_cfg(work_dir=None, **kwargs)
+    cfg.merge_from_dict(cfg_options or {})
     cfg.custom_imports = dict(imports=['taal_det', 'kill_switch'])
     cfg.custom_hooks = cfg.custom_hooks + [dict(type='KillSwitch', priority=priority)]
     path = str(tmp_path / f'{name}.py')
@@ -94,6 +96,44 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_result(point, priority, firs
     assert all(after[e] == data for e, data in before.items())
     assert sorted(set(after) - set(before)) == \
         ([] if first_epoch is None else list(range(first_epoch, 5)))
+
+
+def logged_lrs(work):
+    """[(iteration, learning rate)] logged by each process of a run, in process order."""
+    runs = []
+    for stamp in sorted(os.listdir(work)):
+        path = os.path.join(work, stamp, 'vis_data', 'scalars.json')
+        if os.path.isfile(path):
+            with open(path) as f:
+                rows = [json.loads(line) for line in f]
+            runs.append([(row['step'], row['lr']) for row in rows if 'lr' in row])
+    return runs
+
+
+def test_a_converted_schedule_fires_in_every_cycle_across_kills(scenes_root, tmp_path):
+    """Killed mid-cycle (epoch 1, whose first iteration is the milestone), resumed and
+    killed again at cycle 1's start, resumed again: every iteration has the schedule's
+    learning rate at its place in the cycle."""
+    length, lr = 3, 0.01  # iterations per epoch of a cycle
+    converted, in_iterations = cycle_schedules(length)['MultiStepLR']
+    vis = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    cfg = killable_cfg(tmp_path, 'schedule', 'NORMAL', data_root=scenes_root, taal=False,
+                       strategy='RandomStrategy', cycles=2, epochs_per_cycle=2,
+                       iters_per_cycle=2 * length, lr=lr,
+                       cfg_options=dict(param_scheduler=converted, visualizer=vis))
+    work = str(tmp_path / 'work')
+    for kill_at, extra in (('train_iter:1', []), ('epoch_start:2', ['--resume'])):
+        proc = al_train(cfg, work, *extra, wait=False, env=dict(TAAL_KILL_AT=kill_at))
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == -signal.SIGKILL, out[-3000:]
+    al_train(cfg, work, '--resume')
+    runs = logged_lrs(work)
+    # each process went on from the last checkpoint: epoch 1, then cycle 1
+    assert [[i for i, _ in run] for run in runs] == [
+        list(range(1, length + 1)), list(range(length + 1, 2 * length + 1)),
+        list(range(2 * length + 1, 4 * length + 1))]
+    expected, _ = scheduled_lrs(in_iterations, lr, 2 * length)
+    assert [rate for run in runs for _, rate in run] == pytest.approx(expected * 2)
 
 
 def test_two_processes_select_the_same_split_as_one(scenes_root, tmp_path):

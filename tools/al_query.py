@@ -90,7 +90,7 @@ def main(argv=None):
                                                     .get('imports', [])))
     from taal_det.hooks.options import check_model_serves
     from taal_det.hooks.scoring import PoolScorer
-    from taal_det.query import write_query
+    from taal_det.query import query_scores, write_query
     from taal_det.strategies import STRATEGIES
 
     kind = STRATEGY_ALIASES.get(args.strategy, args.strategy)
@@ -115,12 +115,7 @@ def main(argv=None):
     labelled_outputs = scorer.score(sorted(labelled), needs) \
         if labelled and getattr(strategy, 'needs_labelled', False) else None
     chosen = strategy(outputs, args.budget, labelled=labelled_outputs, seed=args.seed)
-    scores = outputs.sampler_scores if outputs.sampler_scores is not None \
-        else outputs.predicted_loss
-    if hasattr(strategy, 'uncertainty'):
-        scores = strategy.uncertainty(outputs)
-    scores = None if scores is None else dict(zip(outputs.ids, scores.tolist()))
-    write_query(args.out, chosen, images, scores)
+    write_query(args.out, chosen, images, query_scores(strategy, outputs))
     print(f'{len(chosen)} of {len(images)} images to label, by {type(strategy).__name__}: '
           f'{os.path.join(args.out, "query.csv")} (contact sheet: '
           f'{os.path.join(args.out, "contact_sheet.png")})')

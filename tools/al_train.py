@@ -259,6 +259,9 @@ def main(argv=None):
                                                   'mAP', 'train_seconds', 'selection_seconds')}
                               for r in rows]))
         print(f'results: {results}; curve: {osp.join(cfg.work_dir, "al_curve.png")}')
+    oracle = next((h.oracle for h in runner.hooks if getattr(h, 'oracle', None)), None)
+    if runner.rank == 0 and oracle and oracle.message:
+        print(oracle.message)  # a query waits for labels (oracle='files')
     return 0
 
 

@@ -29,6 +29,19 @@ def image_ids(dataset):
     return ids
 
 
+def boxes_per_class(dataset, indices):
+    """Boxes (not ignored) of the images at these dataset indices, per class name."""
+    classes = dataset.metainfo.get('classes') or ()
+    counts = {}
+    for index in indices:
+        for inst in dataset.get_data_info(index)['instances']:
+            if not inst.get('ignore_flag', 0):
+                label = inst['bbox_label']
+                name = classes[label] if label < len(classes) else str(label)
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def check_images_exist(dataset, shown=5):
     """Refuse a pool with image files missing from disk (one stat per local image; paths
     with a URI scheme, read through a storage backend, are left to the loader)."""

@@ -15,14 +15,18 @@ from mmengine.dist import barrier, broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
-from taal_det.datasets import image_ids
+from taal_det.datasets import boxes_per_class, image_ids
 from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
+from taal_det.query import query_scores
 from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
-from .drop_in import check_hooks, check_schedulers, check_train_loop, pool_dataset
+from .drop_in import (check_hooks, check_train_loop, convert_schedulers, pool_dataset,
+                      set_cycle_schedule)
 from .options import check_hook_options, check_inputs
+from .oracle import build_oracle
 from .restart import TrainingStart, unwrapped_model
+from .run_meta import run_meta
 from .sampler_health import SamplerHealth
 from .scoring import PoolScorer
 from .train_loader import build_pool_loader, pool_sampler
@@ -36,6 +40,11 @@ REPORTED = ('mAP', 'labelled_images', 'labelled_boxes', 'sampler_bce', 'sampler_
 def _scores(outputs):
     """Sampler scores as a list ([] for no images)."""
     return [] if outputs.sampler_scores is None else outputs.sampler_scores.tolist()
+
+
+def _score_map(outputs):
+    """{id: sampler score} of the candidates, or None without a sampler."""
+    return None if outputs.sampler_scores is None else dict(zip(outputs.ids, _scores(outputs)))
 
 
 @HOOKS.register_module()
@@ -69,6 +78,10 @@ class ActivePoolHook(Hook):
         seed: seed of the initial split and of the strategy; defaults to the runner's.
         label: the method's name in reports (default: the strategy type).
         progress: show a progress bar while scoring.
+        oracle: ``'simulation'`` (annotations revealed) or ``'files'`` (a person labels
+            each cycle's query between runs; see :mod:`taal_det.hooks.oracle`).
+        allow_corrections: ``oracle='files'``: accept (and log) changed annotations of
+            labelled images instead of refusing them.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -78,10 +91,11 @@ class ActivePoolHook(Hook):
                  strategy=dict(type='TAALStrategy'), subset=None,
                  warm_start=False, source_ratio=(1, 1), score_pipeline=None,
                  score_batch_size=None, score_context='unlabelled', metric=None, seed=None,
-                 label=None, progress=True):
+                 label=None, progress=True, oracle='simulation', allow_corrections=False):
         check_hook_options(budget, cycles, initial_size, initial_split, epochs_per_cycle,
                            iters_per_cycle, subset, source_ratio, score_batch_size,
-                           score_context, seed, strategy, metric)
+                           score_context, seed, strategy, metric, oracle)
+        self.oracle = build_oracle(oracle, allow_corrections)
         self.budget, self.cycles = budget, cycles
         self.initial_size, self.initial_split = initial_size, initial_split
         self.epochs_per_cycle, self.iters_per_cycle = epochs_per_cycle, iters_per_cycle
@@ -93,9 +107,13 @@ class ActivePoolHook(Hook):
         self.metric, self.seed = metric, seed
         self.label, self.progress = label or self.strategy_cfg['type'], progress
         self.pool, self.rows, self._pending, self._scored = None, [], None, None
-        self._cached_seconds = 0.0
+        self._cached_seconds, self.metric_key = 0.0, None
 
     # ------------------------------------------------------------ set-up
+    def before_run(self, runner):
+        if self._training(runner):  # before load_or_resume restores the schedulers' state
+            convert_schedulers(runner, self.cycles, self.epochs_per_cycle, self.iters_per_cycle)
+
     def before_train(self, runner):
         model = unwrapped_model(runner)
         check_train_loop(runner)
@@ -105,7 +123,10 @@ class ActivePoolHook(Hook):
         check_inputs(runner, model, self.strategy, self.dataset, self.score_pipeline)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
         self.seed = runner.seed if self.seed is None else self.seed
-        self._set_schedule(runner)
+        self.epochs_per_cycle = set_cycle_schedule(runner, self.cycles, self.epochs_per_cycle,
+                                                   self.iters_per_cycle)
+        if self.oracle:
+            self.oracle.start(runner, self.dataset, self.epochs_per_cycle)
         resumed = runner.epoch > 0 or runner.iter > 0
         if resumed and not self._pending:
             raise ValueError('the resumed checkpoint holds no active-learning state (it was not '
@@ -113,6 +134,9 @@ class ActivePoolHook(Hook):
         if resumed:
             self.pool = PoolState.from_state_dict(self._pending['pool'])
             self.rows = list(self._pending['rows'])
+            if self.oracle:  # labels checked first
+                self.rows = self.oracle.resume(self.pool, self.rows, self._pending.get('labels'),
+                                               self._at_cycle_end(runner))
         else:
             self.pool = self._initial_pool()
             self.rows = []
@@ -133,31 +157,26 @@ class ActivePoolHook(Hook):
         if resumed and not self.pool.unlabelled and \
                 runner.epoch >= (self.pool.cycle + 1) * self.epochs_per_cycle:
             runner.train_loop.stop_training = True  # resumed after the cycle that took all
+        if resumed and self.oracle and self._at_cycle_end(runner) and \
+                not self.oracle.answered(self.pool.cycle + 1):  # stopped before its query
+            self._validate_if_missing(runner)  # whose after_val_epoch writes the query
+            if not runner.train_loop.stop_training:  # the row was there: no validation
+                self._query(runner)
+
+    def _at_cycle_end(self, runner):
+        """At the end of a cycle that another one follows (where a query is due)."""
+        return bool(self.pool.unlabelled) and runner.epoch == \
+            (self.pool.cycle + 1) * self.epochs_per_cycle < runner.train_loop.max_epochs
 
     def _initial_pool(self):
         pool = PoolState(self.ids)
-        if self.initial_split:
+        if self.oracle:  # the annotated images
+            pool.init_from_ids(self.oracle.initial_ids(self.initial_split, self.ids))
+        elif self.initial_split:
             pool.init_from_ids(load_initial_ids(self.initial_split, self.ids))
         else:
             pool.init_random(self.initial_size, seed=self.seed)
         return pool
-
-    def _set_schedule(self, runner):
-        loop = runner.train_loop
-        if self.epochs_per_cycle is None:
-            if loop.max_epochs % self.cycles:
-                raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
-                                 f'cycles={self.cycles}; set epochs_per_cycle')
-            self.epochs_per_cycle = loop.max_epochs // self.cycles
-        if self.iters_per_cycle and self.iters_per_cycle % self.epochs_per_cycle:
-            raise ValueError(f'ActivePoolHook: iters_per_cycle={self.iters_per_cycle} is not a '
-                             f'multiple of epochs_per_cycle={self.epochs_per_cycle}')
-        loop._max_epochs = self.cycles * self.epochs_per_cycle
-        # Validation at cycle ends only; the loop resets val_interval from its dynamic
-        # intervals after every epoch, so those are set too.
-        loop.val_interval, loop.dynamic_milestones = self.epochs_per_cycle, [0]
-        loop.dynamic_intervals = [self.epochs_per_cycle]
-        check_schedulers(runner, self.epochs_per_cycle, self.iters_per_cycle)
 
     # ------------------------------------------------------------ the cycle
     def before_train_epoch(self, runner):
@@ -194,6 +213,8 @@ class ActivePoolHook(Hook):
             runner.logger.info('active learning: every pool image is labelled; '
                                f'stopping after cycle {cycle}')
             runner.train_loop.stop_training = True
+        elif self.oracle and self._at_cycle_end(runner):
+            self._query(runner)
 
     def after_train(self, runner):
         self._validate_if_missing(runner)
@@ -205,6 +226,8 @@ class ActivePoolHook(Hook):
         if self.pool is not None:
             checkpoint[CKPT_KEY] = dict(pool=self.pool.state_dict(), rows=self.rows,
                                         health=self.health.state_dict() if self.health else {})
+            if self.oracle:
+                checkpoint[CKPT_KEY]['labels'] = self.oracle.digests(self.pool.labelled)
 
     def after_load_checkpoint(self, runner, checkpoint):
         self._pending = checkpoint.get(CKPT_KEY)
@@ -244,10 +267,11 @@ class ActivePoolHook(Hook):
         runner.optim_wrapper.initialize_count_status(
             runner.model, done, self.epochs_per_cycle * len(loader))
 
-    def _grow(self, runner):
+    def _select(self, runner):
+        """Score the candidates and pick the next images: (ids in rank order, the
+        candidates' outputs, seconds)."""
         t0 = time.perf_counter()
         model = unwrapped_model(runner)
-        cycle = self.pool.cycle
         budget = min(self.budget, len(self.pool.unlabelled))
         if budget < self.budget:
             runner.logger.warning(f'active learning: budget {self.budget} > {budget} unlabelled '
@@ -260,17 +284,29 @@ class ActivePoolHook(Hook):
         chosen = [None]
         if is_main_process():
             chosen[0] = self.strategy(outputs, budget, labelled=labelled,
-                                      seed=f'{self.seed}-{cycle}')
+                                      seed=f'{self.seed}-{self.pool.cycle}')
         broadcast_object_list(chosen)
-        scores = None
-        if outputs.sampler_scores is not None:
-            scores = dict(zip(outputs.ids, outputs.sampler_scores.tolist()))
-        self.pool.add(chosen[0], budget, scores=scores)
-        self._selection_seconds = time.perf_counter() - t0 + self._cached_seconds
+        return chosen[0], outputs, time.perf_counter() - t0 + self._cached_seconds
+
+    def _grow(self, runner):
+        if self.oracle:  # the person's labels, checked in before_train
+            chosen, scores, self._selection_seconds = self.oracle.take()
+        else:
+            chosen, outputs, self._selection_seconds = self._select(runner)
+            scores = _score_map(outputs)
+        self.pool.add(chosen, self.budget, scores=scores)
         self._save_pool()
         runner.logger.info(f'active learning: cycle {self.pool.cycle} trains on '
-                           f'{len(self.pool.labelled)} labelled images ({budget} added by '
+                           f'{len(self.pool.labelled)} labelled images ({len(chosen)} added by '
                            f'{type(self.strategy).__name__} in {self._selection_seconds:.1f} s)')
+
+    def _query(self, runner):
+        """Pick the next images, write their query and stop the run (``oracle='files'``)."""
+        chosen, outputs, seconds = self._select(runner)
+        runner.logger.info(self.oracle.write(
+            self.pool, self.pool.cycle + 1, chosen, _score_map(outputs),
+            query_scores(self.strategy, outputs), seconds, self.rows[-1]))
+        runner.train_loop.stop_training = True
 
     def _scorer(self, runner, model):
         training = self.score_context == 'training' and hasattr(model, 'sampler')
@@ -325,7 +361,7 @@ class ActivePoolHook(Hook):
 
     def _row(self, runner, cycle, metrics):
         key = self.metric or next((k for k in metrics if k.endswith('mAP')), None)
-        self._metric_key = key
+        self.metric_key = key
         row = dict(cycle=cycle, labelled_images=len(self.pool.labelled),
                    labelled_boxes=sum(self._boxes_per_class(self.pool.labelled).values()),
                    mAP=float(metrics[key]) if key else None,
@@ -339,44 +375,18 @@ class ActivePoolHook(Hook):
         return row
 
     def _boxes_per_class(self, ids):
-        """Boxes (not ignored) of these images per class name."""
-        classes = self.dataset.metainfo.get('classes') or ()
-        counts = {}
-        for i in ids:
-            for inst in self.dataset.get_data_info(self.index_of[i])['instances']:
-                if not inst.get('ignore_flag', 0):
-                    label = inst['bbox_label']
-                    name = classes[label] if label < len(classes) else str(label)
-                    counts[name] = counts.get(name, 0) + 1
-        return counts
+        return boxes_per_class(self.dataset, [self.index_of[i] for i in ids])
 
     def _report(self, runner):
-        row, model = self.rows[-1], unwrapped_model(runner)
+        row = self.rows[-1]
         runner.visualizer.add_scalars(
             {f'al/{k}': row[k] for k in REPORTED if row.get(k) is not None}, step=row['cycle'])
         if is_main_process():
-            meta = dict(label=self.label, strategy=self.strategy_cfg, budget=self.budget,
-                        cycles=self.cycles, test_set=self._test_set(runner),
-                        epochs_per_cycle=self.epochs_per_cycle,
-                        iters_per_cycle=self.iters_per_cycle, seed=self.seed,
-                        pool_size=len(self.ids), pool_digest=self.pool.digest,
-                        initial=self.pool.initial_dict(), subset=self.subset,
-                        warm_start=self.warm_start, score_context=self.score_context,
-                        metric=self._metric_key,
-                        model=type(model).__name__,
-                        detector=type(getattr(model, 'detector', model)).__name__)
-            write_results(runner.work_dir, self.rows, meta)
+            write_results(runner.work_dir, self.rows, run_meta(self, runner))
             plot_curve(os.path.join(runner.work_dir, 'al_curve.png'),
                        {self.label: self.rows})
         runner.logger.info(f"active learning: cycle {row['cycle']}: "
                            f"{row['labelled_images']} images, mAP {row['mAP']}")
-
-    @staticmethod
-    def _test_set(runner):
-        if runner.val_loop is None:
-            return None
-        dataset = runner.val_dataloader.dataset
-        return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None))
 
     def _save_pool(self):
         if is_main_process():

@@ -71,14 +71,64 @@ def _last_step(scheduler):
     return min(scheduler.end, max(parts)) if parts else scheduler.end
 
 
+def convert_schedulers(runner, cycles, epochs_per_cycle, iters_per_cycle):
+    """With ``iters_per_cycle``, rebuild the parameter schedulers with the Runner's own
+    builder so that ``convert_to_iter_based`` ones are converted with a cycle's epoch
+    length (the Runner converted them with the whole pool's). Called in before_run, before
+    load_or_resume restores their state. Each scheduled value is first set back to where
+    the first build started, so that its first step (a warm-up factor) is not applied
+    twice."""
+    loop, converted = runner.train_loop, _converted(runner.cfg)
+    if not (iters_per_cycle and converted and isinstance(loop, EpochBasedTrainLoop)):
+        return
+    epochs = epochs_per_cycle or loop.max_epochs // cycles
+    if not epochs or iters_per_cycle % epochs:
+        return  # refused in before_train (set_cycle_schedule)
+    for scheduler in param_schedulers(runner):
+        for group in scheduler.optimizer.param_groups:
+            group[scheduler.param_name] = group[f'initial_{scheduler.param_name}']
+            if getattr(scheduler, 'use_betas', False):  # Adam's momentum is betas[0]
+                group['betas'] = (group['momentum'], group['betas'][1])
+    loader, loop.dataloader = loop.dataloader, range(iters_per_cycle // epochs)
+    try:  # the Runner converts with len(train_dataloader)
+        runner.param_schedulers = runner.build_param_scheduler(runner.cfg.param_scheduler)
+    finally:
+        loop.dataloader = loader
+    runner.logger.info(f'active learning: {", ".join(converted)} converted with epochs of '
+                       f'{iters_per_cycle // epochs} iterations (iters_per_cycle)')
+
+
+def set_cycle_schedule(runner, cycles, epochs_per_cycle, iters_per_cycle):
+    """Fit the train loop to ``cycles`` cycles of ``epochs_per_cycle`` epochs (default
+    ``max_epochs // cycles``), validating at cycle ends only; return epochs_per_cycle."""
+    loop = runner.train_loop
+    if epochs_per_cycle is None:
+        if loop.max_epochs % cycles:
+            raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
+                             f'cycles={cycles}; set epochs_per_cycle')
+        epochs_per_cycle = loop.max_epochs // cycles
+    if iters_per_cycle and iters_per_cycle % epochs_per_cycle:
+        _refuse(f'iters_per_cycle={iters_per_cycle} is not a multiple of '
+                f'epochs_per_cycle={epochs_per_cycle}')
+    loop._max_epochs = cycles * epochs_per_cycle
+    # The loop resets val_interval from its dynamic intervals after every epoch, so those
+    # are set too.
+    loop.val_interval, loop.dynamic_milestones = epochs_per_cycle, [0]
+    loop.dynamic_intervals = [epochs_per_cycle]
+    check_schedulers(runner, epochs_per_cycle, iters_per_cycle)
+    return epochs_per_cycle
+
+
 def check_schedulers(runner, epochs_per_cycle, iters_per_cycle):
     """Every scheduler restarts each cycle, so its span must fit in one cycle. The built
     schedulers are read (mmengine fills a missing ``end`` with the run's length);
-    iteration-based ones are checked when the cycle's iterations are fixed."""
-    for name in _converted(runner.cfg):
-        _refuse(f"{name} has convert_to_iter_based=True, converted with the whole pool's "
-                'epoch length; give it by_epoch=True (epochs of a cycle) or by_epoch=False '
-                'with begin/end in iterations')
+    iteration-based ones are checked when the cycle's iterations are fixed (converted ones
+    need them: see convert_schedulers)."""
+    converted = _converted(runner.cfg)
+    if converted and not iters_per_cycle:
+        _refuse(f'{converted[0]} has convert_to_iter_based=True, but epochs change length every '
+                "cycle: set the hook's iters_per_cycle, or give it by_epoch=True (epochs of "
+                'a cycle) or by_epoch=False with begin/end in iterations')
     for scheduler in param_schedulers(runner):
         length = epochs_per_cycle if scheduler.by_epoch else iters_per_cycle
         last = _last_step(scheduler)

@@ -10,6 +10,7 @@ from mmengine.dataset import Compose
 from taal_det.datasets import check_images_exist, check_pool_pipelines
 from taal_det.models.class_probs import class_probs_layout
 from .drop_in import check_batch_sampler
+from .oracle import ORACLES
 
 SCORE_CONTEXTS = ('unlabelled', 'training')
 
@@ -28,13 +29,15 @@ def _refuse(message):
 
 def check_hook_options(budget, cycles, initial_size, initial_split, epochs_per_cycle,
                        iters_per_cycle, subset, source_ratio, score_batch_size, score_context,
-                       seed, strategy, metric):
+                       seed, strategy, metric, oracle='simulation'):
     """Raise ``ValueError`` (``FileNotFoundError`` for a missing split file) on the first
     option that cannot work."""
+    if oracle not in ORACLES:
+        _refuse(f'oracle must be one of {ORACLES}, got {oracle!r}')
     for name, value in (('budget', budget), ('cycles', cycles)):
         if not _positive_int(value):
             _refuse(f'{name} must be a positive integer, got {value!r}')
-    if initial_split is None and not _positive_int(initial_size):
+    if initial_split is None and not _positive_int(initial_size) and oracle != 'files':
         _refuse(f'initial_size must be a positive integer (or give initial_split), '
                 f'got {initial_size!r}')
     if initial_split is not None and not os.path.isfile(initial_split):

@@ -1,3 +1,3 @@
-from .files import write_query
+from .files import query_scores, write_query
 
-__all__ = ['write_query']
+__all__ = ['query_scores', 'write_query']

@@ -9,12 +9,9 @@ import csv
 import json
 import math
 import os
+import textwrap
 
-import matplotlib
 import mmcv
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def _atomic_write(path, write):
@@ -25,21 +22,40 @@ def _atomic_write(path, write):
 
 
 def contact_sheet(path, rows, columns=8, thumb=1.6):
-    """A grid of the queried images, each titled with its rank and id."""
+    """A grid of the queried images, each titled with its rank and id (long ids wrapped
+    to the thumbnail's width)."""
     n = max(1, len(rows))
     cols = min(columns, n)
     lines = math.ceil(n / cols)
-    fig, axes = plt.subplots(lines, cols, figsize=(cols * thumb, lines * (thumb + 0.3)),
+    titles = [textwrap.wrap(f"{row['rank']}. {row['id']}", int(thumb * 16)) for row in rows]
+    height = thumb + 0.12 * max(map(len, titles), default=1) + 0.15
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(lines, cols, figsize=(cols * thumb, lines * height),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis('off')
-    for ax, row in zip(axes.flat, rows):
+    for ax, row, title in zip(axes.flat, rows, titles):
         ax.imshow(mmcv.imread(row['path'], channel_order='rgb'))
-        ax.set_title(f"{row['rank']}. {row['id']}", fontsize=6)
+        ax.set_title('\n'.join(title), fontsize=6)
     fig.tight_layout()
     fig.savefig(path + '.tmp.png', dpi=100)
     plt.close(fig)
     os.replace(path + '.tmp.png', path)
+
+
+def query_scores(strategy, outputs):
+    """{id: score} for a query's score column: the strategy's image uncertainty where it
+    has one, else the sampler's s or the predicted loss; None for strategies without a
+    score (random, core-set)."""
+    if hasattr(strategy, 'uncertainty'):
+        scores = strategy.uncertainty(outputs)
+    elif outputs.sampler_scores is not None:
+        scores = outputs.sampler_scores
+    else:
+        scores = outputs.predicted_loss
+    return None if scores is None else dict(zip(outputs.ids, scores.tolist()))
 
 
 def write_query(query_dir, ids, paths, scores=None):

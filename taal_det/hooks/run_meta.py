@@ -1,0 +1,25 @@
+"""What a run records about its protocol in ``al_results.json`` (``meta``): the settings
+``tools/al_report.py`` checks before it compares runs."""
+from .restart import unwrapped_model
+
+
+def test_set(runner):
+    """The validation set's size and annotation file, or None without validation."""
+    if runner.val_loop is None:
+        return None
+    dataset = runner.val_dataloader.dataset
+    return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None))
+
+
+def run_meta(hook, runner):
+    """The protocol of ``hook``'s run: strategy, budget, cycle length, seed, pool, initial
+    split, metric and model types."""
+    model = unwrapped_model(runner)
+    return dict(label=hook.label, strategy=hook.strategy_cfg, budget=hook.budget,
+                cycles=hook.cycles, test_set=test_set(runner),
+                epochs_per_cycle=hook.epochs_per_cycle, iters_per_cycle=hook.iters_per_cycle,
+                seed=hook.seed, pool_size=len(hook.ids), pool_digest=hook.pool.digest,
+                initial=hook.pool.initial_dict(), subset=hook.subset,
+                warm_start=hook.warm_start, score_context=hook.score_context,
+                metric=hook.metric_key, model=type(model).__name__,
+                detector=type(getattr(model, 'detector', model)).__name__)
