@@ -126,3 +126,20 @@ def test_worker_augmentation_differs_between_epochs_and_repeats_after_a_resume(s
     first, second = epoch_images(0), epoch_images(1)
     assert {k: v[0] for k, v in first.items()} != {k: v[0] for k, v in second.items()}
     assert epoch_images(1) == second
+
+
+def test_the_users_collate_fn_and_workers_are_kept_and_every_batch_is_full(scenes_root):
+    """drop_last has nothing to drop: the last batch is filled with labelled images drawn
+    again."""
+    from mmengine.config import ConfigDict
+
+    from taal_det.hooks.train_loader import build_pool_loader
+    dataset = VOCDataset(data_root=scenes_root, ann_file='ImageSets/Main/trainval.txt',
+                         data_prefix=dict(sub_data_root=''), lazy_init=True,
+                         metainfo=dict(classes=('tshirt', 'trouser')))
+    cfg = ConfigDict(batch_size=4, num_workers=1, persistent_workers=True, pin_memory=True,
+                     collate_fn=dict(type='default_collate'))
+    loader = build_pool_loader(cfg, dataset, list(range(5)), [], (1, 1), None, 0, False)
+    assert loader.collate_fn.func.__name__ == 'default_collate'
+    assert loader.persistent_workers and loader.pin_memory and loader.num_workers == 1
+    assert [len(b) for b in loader.batch_sampler] == [4, 4]

@@ -335,3 +335,20 @@ def test_a_resume_inside_a_cycle_checks_the_labelled_images_against_the_checkpoi
                        'annotations removed for 1 image of the labelled set: b; annotations '
                        'of 1 image of the labelled set changed: a'):
         resumed({'a': ('new', [])})
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(val_dataloader=None, val_cfg=None, val_evaluator=None),
+     "oracle='files' writes each query after the cycle's validation"),
+    (dict(default_hooks=dict(checkpoint=dict(save_begin=2))),
+     r"oracle='files' resumes from the checkpoint of a cycle's end: .* \(and save_begin 0\)"),
+])
+def test_a_run_without_a_validation_or_a_checkpoint_at_each_cycle_end_is_refused(
+        change, message, truth, tmp_path):
+    from mmengine.runner import Runner
+    work = str(tmp_path / 'work')
+    cfg = trees_cfg(work, truth, oracle='files', pool=dict(type='PartlyAnnotatedVOCDataset'))
+    cfg.merge_from_dict(change)
+    with pytest.raises(ValueError, match=message):
+        Runner.from_cfg(cfg).train()
+    assert not os.path.exists(os.path.join(work, 'query'))

@@ -1,7 +1,8 @@
 """The train dataloader of a cycle: the pool's labelled images (plus unlabelled ones for
 models that train on them) in ActivePoolSampler's batches, with what the user's
 train_dataloader sets kept where it can be (batch sampler for labelled-only models,
-collate_fn, workers)."""
+collate_fn, workers). ``drop_last`` has nothing to drop: every batch is full, the last one
+filled with labelled images drawn again."""
 import copy
 import random
 
