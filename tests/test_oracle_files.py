@@ -352,3 +352,26 @@ def test_a_run_without_a_validation_or_a_checkpoint_at_each_cycle_end_is_refused
     with pytest.raises(ValueError, match=message):
         Runner.from_cfg(cfg).train()
     assert not os.path.exists(os.path.join(work, 'query'))
+
+
+def test_coco_pool_images_of_one_file_name_are_refused_only_when_an_export_names_them(
+        truth, tmp_path):
+    from taal_det.labels import LabelError
+    truth_json = str(tmp_path / 'trainval.json')
+    write_coco(truth, 'trainval', ('Tree',), truth_json)
+    with open(truth_json) as f:
+        data = json.load(f)
+    twin = dict(data['images'][1], id=max(i['id'] for i in data['images']) + 1,
+                file_name='other/' + os.path.basename(data['images'][1]['file_name']))
+    data['images'].append(twin)  # the same file name in another folder
+    with open(truth_json, 'w') as f:
+        json.dump(data, f)
+    pool_json, labels = str(tmp_path / 'pool.json'), str(tmp_path / 'labels')
+    coco_pool(truth_json, pool_json, [data['images'][0]['id']])
+    coco = dict(ann_file=pool_json, data_prefix=dict(img=''), labels_dir=labels)
+    assert len(infos(dataset(PartlyAnnotatedCocoDataset, truth, **coco))) == len(data['images'])
+    annotate_coco(truth_json, labels, [str(data['images'][1]['id'])], 'cycle_1.json')
+    with pytest.raises(LabelError, match=f"have the same file name "
+                       f"{os.path.splitext(os.path.basename(twin['file_name']))[0]}; the "
+                       'export of .* cannot be matched to one of them'):
+        infos(dataset(PartlyAnnotatedCocoDataset, truth, **coco))

@@ -112,18 +112,21 @@ class PartlyAnnotatedCocoDataset(_KeepsEveryImage, CocoDataset):
         return super().load_data_list()
 
     def _match_exports(self):
-        """{pool image id: export annotations}; mmdet's ``self.coco`` is ann_file."""
-        stems = {}
+        """{pool image id: export annotations}; mmdet's ``self.coco`` is ann_file. Pool
+        images of one file name in different folders are refused only when an export
+        names them (it cannot say which)."""
+        by_stem = {}
         for img_id, image in self.coco.imgs.items():
-            stem = file_stem(image['file_name'])
-            if stem in stems:
-                raise LabelError(f'{self.ann_file}: images {stems[stem]} and {img_id} have '
-                                 f'the same file name {stem}; exports cannot be matched')
-            stems[stem] = img_id
+            by_stem.setdefault(file_stem(image['file_name']), []).append(img_id)
         self.category_id = {c['name']: c['id'] for c in self.coco.cats.values()}
         self.category_name = {c['id']: c['name'] for c in self.coco.cats.values()}
-        return {img_id: self.exports[name][0]
-                for img_id, name in match_files(self.exports, stems).items()}
+        matched = match_files(self.exports, {stem: stem for stem in by_stem})
+        for stem, name in matched.items():
+            if len(by_stem[stem]) > 1:
+                raise LabelError(f'{self.ann_file}: images {", ".join(map(str, by_stem[stem]))} '
+                                 f'have the same file name {stem}; the export of {name} '
+                                 'cannot be matched to one of them')
+        return {by_stem[stem][0]: self.exports[name][0] for stem, name in matched.items()}
 
     def parse_data_info(self, raw_data_info):
         if self._exported is None:
