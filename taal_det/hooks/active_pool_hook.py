@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import torch
-from mmengine.dist import barrier, broadcast_object_list, is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
@@ -20,7 +20,7 @@ from taal_det.evaluation import markdown_table, plot_curve, write_results
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.query import query_scores
-from taal_det.strategies import STRATEGIES, PoolOutputs, random_subset
+from taal_det.strategies import STRATEGIES
 from .drop_in import (check_hooks, check_train_loop, convert_schedulers, pool_dataset,
                       set_cycle_schedule)
 from .options import check_hook_options, check_inputs
@@ -28,23 +28,12 @@ from .oracle import build_oracle
 from .restart import TrainingStart, unwrapped_model
 from .run_meta import run_meta
 from .sampler_health import SamplerHealth
-from .scoring import PoolScorer
+from .selection import PoolSelector, score_map
 from .train_loader import build_pool_loader, pool_sampler
 
 CKPT_KEY = 'active_learning'
-SAMPLER_OUTPUTS = frozenset({'sampler_scores', 'features'})  # one model.score() gives both
 REPORTED = ('mAP', 'labelled_images', 'labelled_boxes', 'sampler_bce', 'sampler_bce_chance',
             'sampler_auc', 'sampler_auc_test')  # sent to the visualizer backends
-
-
-def _scores(outputs):
-    """Sampler scores as a list ([] for no images)."""
-    return [] if outputs.sampler_scores is None else outputs.sampler_scores.tolist()
-
-
-def _score_map(outputs):
-    """{id: sampler score} of the candidates, or None without a sampler."""
-    return None if outputs.sampler_scores is None else dict(zip(outputs.ids, _scores(outputs)))
 
 
 @HOOKS.register_module()
@@ -106,8 +95,7 @@ class ActivePoolHook(Hook):
         self.score_batch_size, self.score_context = score_batch_size, score_context
         self.metric, self.seed = metric, seed
         self.label, self.progress = label or self.strategy_cfg['type'], progress
-        self.pool, self.rows, self._pending, self._scored = None, [], None, None
-        self._cached_seconds, self.metric_key = 0.0, None
+        self.pool, self.rows, self._pending, self.metric_key = None, [], None, None
 
     # ------------------------------------------------------------ set-up
     def before_run(self, runner):
@@ -123,23 +111,18 @@ class ActivePoolHook(Hook):
         check_inputs(runner, model, self.strategy, self.dataset, self.score_pipeline)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
         self.seed = runner.seed if self.seed is None else self.seed
+        self.selector = PoolSelector(self.strategy, self.dataset, self.index_of, self.seed,
+                                     self.subset, self.score_pipeline, self.score_batch_size,
+                                     self.score_context, self.progress)
         self.epochs_per_cycle = set_cycle_schedule(runner, self.cycles, self.epochs_per_cycle,
                                                    self.iters_per_cycle)
         if self.oracle:
             self.oracle.start(runner, self.dataset, self.epochs_per_cycle)
         resumed = runner.epoch > 0 or runner.iter > 0
-        if resumed and not self._pending:
-            raise ValueError('the resumed checkpoint holds no active-learning state (it was not '
-                             'saved by a run with ActivePoolHook); start a new run instead')
         if resumed:
-            self.pool = PoolState.from_state_dict(self._pending['pool'])
-            self.rows = list(self._pending['rows'])
-            if self.oracle:  # labels checked first
-                self.rows = self.oracle.resume(self.pool, self.rows, self._pending.get('labels'),
-                                               self._at_cycle_end(runner))
+            self._restore_pool(runner)
         else:
-            self.pool = self._initial_pool()
-            self.rows = []
+            self.pool, self.rows = self._initial_pool(), []
         self.pool_dir = os.path.join(runner.work_dir, 'pool')
         self.health = SamplerHealth(self.pool_dir) if hasattr(model, 'score') else None
         if resumed and self.health:
@@ -154,11 +137,28 @@ class ActivePoolHook(Hook):
                            f'strategy {self.strategy}')
         self._use_labelled_split(runner)
         self._cycle_started = time.perf_counter()
-        if resumed and not self.pool.unlabelled and \
+        if resumed:
+            self._continue_resumed(runner)
+
+    def _restore_pool(self, runner):
+        """The pool and rows of the checkpoint; a person's labels are checked first."""
+        if not self._pending:
+            raise ValueError('the resumed checkpoint holds no active-learning state (it was not '
+                             'saved by a run with ActivePoolHook); start a new run instead')
+        self.pool = PoolState.from_state_dict(self._pending['pool'])
+        self.rows = list(self._pending['rows'])
+        if self.oracle:
+            self.rows = self.oracle.resume(self.pool, self.rows, self._pending.get('labels'),
+                                           self._at_cycle_end(runner))
+
+    def _continue_resumed(self, runner):
+        """Stop a run resumed after the cycle that took the last images; write the query a
+        run stopped at a cycle end before writing it (``oracle='files'``)."""
+        if not self.pool.unlabelled and \
                 runner.epoch >= (self.pool.cycle + 1) * self.epochs_per_cycle:
-            runner.train_loop.stop_training = True  # resumed after the cycle that took all
-        if resumed and self.oracle and self._at_cycle_end(runner) and \
-                not self.oracle.answered(self.pool.cycle + 1):  # stopped before its query
+            runner.train_loop.stop_training = True
+        if self.oracle and self._at_cycle_end(runner) and \
+                not self.oracle.answered(self.pool.cycle + 1):
             self._validate_if_missing(runner)  # whose after_val_epoch writes the query
             if not runner.train_loop.stop_training:  # the row was there: no validation
                 self._query(runner)
@@ -267,33 +267,13 @@ class ActivePoolHook(Hook):
         runner.optim_wrapper.initialize_count_status(
             runner.model, done, self.epochs_per_cycle * len(loader))
 
-    def _select(self, runner):
-        """Score the candidates and pick the next images: (ids in rank order, the
-        candidates' outputs, seconds)."""
-        t0 = time.perf_counter()
-        model = unwrapped_model(runner)
-        budget = min(self.budget, len(self.pool.unlabelled))
-        if budget < self.budget:
-            runner.logger.warning(f'active learning: budget {self.budget} > {budget} unlabelled '
-                                  'images left; labelling all of them in this last cycle')
-        needs = set(self.strategy.requires)
-        self._cached_seconds = 0.0
-        outputs, labelled = self._candidate_outputs(runner, model, needs), None
-        if getattr(self.strategy, 'needs_labelled', False):
-            labelled = self._labelled_outputs(runner, model, needs)
-        chosen = [None]
-        if is_main_process():
-            chosen[0] = self.strategy(outputs, budget, labelled=labelled,
-                                      seed=f'{self.seed}-{self.pool.cycle}')
-        broadcast_object_list(chosen)
-        return chosen[0], outputs, time.perf_counter() - t0 + self._cached_seconds
-
     def _grow(self, runner):
         if self.oracle:  # the person's labels, checked in before_train
             chosen, scores, self._selection_seconds = self.oracle.take()
         else:
-            chosen, outputs, self._selection_seconds = self._select(runner)
-            scores = _score_map(outputs)
+            chosen, outputs, self._selection_seconds = self.selector.select(
+                runner, self.pool, self.budget)
+            scores = score_map(outputs)
         self.pool.add(chosen, self.budget, scores=scores)
         self._save_pool()
         runner.logger.info(f'active learning: cycle {self.pool.cycle} trains on '
@@ -302,62 +282,11 @@ class ActivePoolHook(Hook):
 
     def _query(self, runner):
         """Pick the next images, write their query and stop the run (``oracle='files'``)."""
-        chosen, outputs, seconds = self._select(runner)
+        chosen, outputs, seconds = self.selector.select(runner, self.pool, self.budget)
         runner.logger.info(self.oracle.write(
-            self.pool, self.pool.cycle + 1, chosen, _score_map(outputs),
+            self.pool, self.pool.cycle + 1, chosen, score_map(outputs),
             query_scores(self.strategy, outputs), seconds, self.rows[-1]))
         runner.train_loop.stop_training = True
-
-    def _scorer(self, runner, model):
-        training = self.score_context == 'training' and hasattr(model, 'sampler')
-        return PoolScorer(
-            model, self.dataset, self.index_of,
-            self.score_pipeline or runner.cfg.val_dataloader.dataset.pipeline,
-            self.score_batch_size or runner.cfg.train_dataloader.batch_size,
-            per_batch=pool_sampler(runner.train_loop.dataloader).per_batch if training else None,
-            num_workers=runner.cfg.val_dataloader.get('num_workers', 0), progress=self.progress,
-            pre_nms_topk=getattr(self.strategy, 'pre_nms_topk', None))
-
-    def _candidate_outputs(self, runner, model, needs):
-        """What the strategy reads of this cycle's candidates (the unlabelled pool or its
-        seeded subset); sampler outputs already computed for the health row are reused."""
-        cycle, candidates = self.pool.cycle, self._candidates()
-        if self._scored and self._scored[0] == cycle and needs <= SAMPLER_OUTPUTS:
-            self._cached_seconds = self._scored[2]  # counted as selection time
-            return self._scored[1]
-        if not needs:
-            return PoolOutputs(ids=sorted(candidates))
-        return self._scorer(runner, model).score(candidates, needs,
-                                                 companions=self.pool.labelled)
-
-    def _labelled_outputs(self, runner, model, needs):
-        """The labelled images, scored in the context selection uses (their companions:
-        the candidates)."""
-        return self._scorer(runner, model).score(self.pool.labelled, needs, as_labelled=True,
-                                                 companions=self._candidates())
-
-    def _candidates(self):
-        """This cycle's candidates: the unlabelled pool, or its seeded random subset."""
-        return random_subset(self.pool.unlabelled, self.subset, f'{self.seed}-{self.pool.cycle}')
-
-    def _health(self, runner):
-        """Sampler health of the model that ends this cycle (see SamplerHealth)."""
-        model, t0 = unwrapped_model(runner), time.perf_counter()
-        outputs = self._candidate_outputs(runner, model, SAMPLER_OUTPUTS)
-        self._scored = (self.pool.cycle, outputs, time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        labelled = self._labelled_outputs(runner, model, SAMPLER_OUTPUTS)
-        test_scores = []
-        if runner.val_loop is not None:
-            test = runner.val_dataloader.dataset
-            ids = image_ids(test)
-            test_scores = _scores(self._scorer(runner, model).score(
-                ids, SAMPLER_OUTPUTS, companions=self.pool.labelled, dataset=test,
-                index_of={i: k for k, i in enumerate(ids)}))
-        n_lab, n_unl = pool_sampler(runner.train_loop.dataloader).per_batch
-        health = self.health.measure(self.pool.cycle, _scores(labelled), _scores(outputs),
-                                     test_scores, n_lab / (n_lab + n_unl))
-        return dict(health, health_seconds=round(time.perf_counter() - t0, 2))
 
     def _row(self, runner, cycle, metrics):
         key = self.metric or next((k for k in metrics if k.endswith('mAP')), None)
@@ -371,7 +300,7 @@ class ActivePoolHook(Hook):
                    added_boxes_per_class=self._boxes_per_class(self.pool.history[-1]['added']))
         row.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
         if self.health:
-            row.update(self._health(runner))
+            row.update(self.selector.health(runner, self.pool, self.health))
         return row
 
     def _boxes_per_class(self, ids):

@@ -7,28 +7,30 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmdet.datasets import MultiImageMixDataset
 
 from taal_det.datasets import ActivePoolDataset
+from .errors import refuse
 from .restart import param_schedulers
 
 ABSOLUTE_EPOCH_HOOKS = ('PipelineSwitchHook', 'YOLOXModeSwitchHook')
 
 
-def _refuse(message):
-    raise ValueError(f'ActivePoolHook: {message}')
-
-
-def _check_part(dataset):
-    if isinstance(dataset, ClassBalancedDataset):
-        _refuse('ClassBalancedDataset repeats images by the labels of the whole pool, '
-                'unlabelled images included; remove it from train_dataloader.dataset')
-    if isinstance(dataset, MultiImageMixDataset):
-        _refuse('MultiImageMixDataset pastes random pool images, unlabelled ones and their '
-                'boxes included; remove it (and its mosaic / mix-up transforms)')
+def pool_parts(dataset):
+    """The datasets a pool concatenates (the pool itself if it concatenates none)."""
     if isinstance(dataset, ConcatDataset):
-        for part in dataset.datasets:
-            if isinstance(part, RepeatDataset):
-                _refuse('a RepeatDataset inside the ConcatDataset repeats image ids; '
-                        'remove it (the hook sets what an epoch is)')
-            _check_part(part)
+        return [p for d in dataset.datasets for p in pool_parts(d)]
+    return [dataset]
+
+
+def _check_parts(dataset):
+    for part in pool_parts(dataset):
+        if isinstance(part, ClassBalancedDataset):
+            refuse('ClassBalancedDataset repeats images by the labels of the whole pool, '
+                   'unlabelled images included; remove it from train_dataloader.dataset')
+        if isinstance(part, MultiImageMixDataset):
+            refuse('MultiImageMixDataset pastes random pool images, unlabelled ones and their '
+                   'boxes included; remove it (and its mosaic / mix-up transforms)')
+        if isinstance(part, RepeatDataset):  # the outer ones are unwrapped
+            refuse('a RepeatDataset inside the ConcatDataset repeats image ids; '
+                   'remove it (the hook sets what an epoch is)')
 
 
 def pool_dataset(dataset):
@@ -37,22 +39,22 @@ def pool_dataset(dataset):
     annotations refused."""
     while isinstance(dataset, (ActivePoolDataset, RepeatDataset)):
         dataset = dataset.dataset
-    _check_part(dataset)
+    _check_parts(dataset)
     return dataset
 
 
 def check_train_loop(runner):
     if not isinstance(runner.train_loop, EpochBasedTrainLoop):
-        _refuse(f'{type(runner.train_loop).__name__} is not supported: use '
-                "train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=CYCLES * EPOCHS) and the "
-                "hook's iters_per_cycle for a fixed number of iterations per cycle")
+        refuse(f'{type(runner.train_loop).__name__} is not supported: use '
+               "train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=CYCLES * EPOCHS) and the "
+               "hook's iters_per_cycle for a fixed number of iterations per cycle")
 
 
 def check_hooks(runner):
     for hook in runner.hooks:
         if type(hook).__name__ in ABSOLUTE_EPOCH_HOOKS:
-            _refuse(f'{type(hook).__name__} switches the pipeline at an absolute epoch, which '
-                    'restarting cycles do not keep; remove it from custom_hooks')
+            refuse(f'{type(hook).__name__} switches the pipeline at an absolute epoch, which '
+                   'restarting cycles do not keep; remove it from custom_hooks')
 
 
 def _converted(cfg):
@@ -81,8 +83,8 @@ def convert_schedulers(runner, cycles, epochs_per_cycle, iters_per_cycle):
     loop, converted = runner.train_loop, _converted(runner.cfg)
     if not (iters_per_cycle and converted and isinstance(loop, EpochBasedTrainLoop)):
         return
-    epochs = epochs_per_cycle or loop.max_epochs // cycles
-    if not epochs or iters_per_cycle % epochs:
+    epochs = cycle_epochs(loop, cycles, epochs_per_cycle)
+    if iters_per_cycle % epochs:
         return  # refused in before_train (set_cycle_schedule)
     for scheduler in param_schedulers(runner):
         for group in scheduler.optimizer.param_groups:
@@ -98,18 +100,24 @@ def convert_schedulers(runner, cycles, epochs_per_cycle, iters_per_cycle):
                        f'{iters_per_cycle // epochs} iterations (iters_per_cycle)')
 
 
+def cycle_epochs(loop, cycles, epochs_per_cycle):
+    """``epochs_per_cycle``, by default ``max_epochs // cycles`` of the train loop."""
+    if epochs_per_cycle is not None:
+        return epochs_per_cycle
+    if loop.max_epochs % cycles:
+        raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
+                         f'cycles={cycles}; set epochs_per_cycle')
+    return loop.max_epochs // cycles
+
+
 def set_cycle_schedule(runner, cycles, epochs_per_cycle, iters_per_cycle):
     """Fit the train loop to ``cycles`` cycles of ``epochs_per_cycle`` epochs (default
     ``max_epochs // cycles``), validating at cycle ends only; return epochs_per_cycle."""
     loop = runner.train_loop
-    if epochs_per_cycle is None:
-        if loop.max_epochs % cycles:
-            raise ValueError(f'max_epochs={loop.max_epochs} is not a multiple of '
-                             f'cycles={cycles}; set epochs_per_cycle')
-        epochs_per_cycle = loop.max_epochs // cycles
+    epochs_per_cycle = cycle_epochs(loop, cycles, epochs_per_cycle)
     if iters_per_cycle and iters_per_cycle % epochs_per_cycle:
-        _refuse(f'iters_per_cycle={iters_per_cycle} is not a multiple of '
-                f'epochs_per_cycle={epochs_per_cycle}')
+        refuse(f'iters_per_cycle={iters_per_cycle} is not a multiple of '
+               f'epochs_per_cycle={epochs_per_cycle}')
     loop._max_epochs = cycles * epochs_per_cycle
     # The loop resets val_interval from its dynamic intervals after every epoch, so those
     # are set too.
@@ -126,22 +134,22 @@ def check_schedulers(runner, epochs_per_cycle, iters_per_cycle):
     need them: see convert_schedulers)."""
     converted = _converted(runner.cfg)
     if converted and not iters_per_cycle:
-        _refuse(f'{converted[0]} has convert_to_iter_based=True, but epochs change length every '
-                "cycle: set the hook's iters_per_cycle, or give it by_epoch=True (epochs of "
-                'a cycle) or by_epoch=False with begin/end in iterations')
+        refuse(f'{converted[0]} has convert_to_iter_based=True, but epochs change length every '
+               "cycle: set the hook's iters_per_cycle, or give it by_epoch=True (epochs of "
+               'a cycle) or by_epoch=False with begin/end in iterations')
     for scheduler in param_schedulers(runner):
         length = epochs_per_cycle if scheduler.by_epoch else iters_per_cycle
         last = _last_step(scheduler)
         if length is not None and last > length:
             unit = 'epochs' if scheduler.by_epoch else 'iterations'
-            _refuse(f'{type(scheduler).__name__} spans {unit} up to {last}, beyond a cycle '
-                    f'of {length} {unit}: the schedule restarts every cycle; scale its '
-                    'milestones / end / T_max to the cycle')
+            refuse(f'{type(scheduler).__name__} spans {unit} up to {last}, beyond a cycle '
+                   f'of {length} {unit}: the schedule restarts every cycle; scale its '
+                   'milestones / end / T_max to the cycle')
 
 
 def check_batch_sampler(cfg, trains_on_unlabelled):
     """The user's batch sampler is kept for models trained on labelled images only."""
     batch_sampler = cfg.get('batch_sampler')
     if batch_sampler and trains_on_unlabelled:
-        _refuse(f"{batch_sampler.get('type')} would regroup the fixed labelled : unlabelled "
-                'batches a TAALDetector trains on; set train_dataloader.batch_sampler=None')
+        refuse(f"{batch_sampler.get('type')} would regroup the fixed labelled : unlabelled "
+               'batches a TAALDetector trains on; set train_dataloader.batch_sampler=None')

@@ -10,6 +10,7 @@ from mmengine.dataset import Compose
 from taal_det.datasets import check_images_exist, check_pool_pipelines
 from taal_det.models.class_probs import class_probs_layout
 from .drop_in import check_batch_sampler
+from .errors import refuse
 from .oracle import ORACLES
 
 SCORE_CONTEXTS = ('unlabelled', 'training')
@@ -23,48 +24,44 @@ def _positive_int(value):
     return _int(value) and value > 0
 
 
-def _refuse(message):
-    raise ValueError(f'ActivePoolHook: {message}')
-
-
 def check_hook_options(budget, cycles, initial_size, initial_split, epochs_per_cycle,
                        iters_per_cycle, subset, source_ratio, score_batch_size, score_context,
                        seed, strategy, metric, oracle='simulation'):
     """Raise ``ValueError`` (``FileNotFoundError`` for a missing split file) on the first
     option that cannot work."""
     if oracle not in ORACLES:
-        _refuse(f'oracle must be one of {ORACLES}, got {oracle!r}')
+        refuse(f'oracle must be one of {ORACLES}, got {oracle!r}')
     for name, value in (('budget', budget), ('cycles', cycles)):
         if not _positive_int(value):
-            _refuse(f'{name} must be a positive integer, got {value!r}')
+            refuse(f'{name} must be a positive integer, got {value!r}')
     if initial_split is None and not _positive_int(initial_size) and oracle != 'files':
-        _refuse(f'initial_size must be a positive integer (or give initial_split), '
-                f'got {initial_size!r}')
+        refuse(f'initial_size must be a positive integer (or give initial_split), '
+               f'got {initial_size!r}')
     if initial_split is not None and not os.path.isfile(initial_split):
         raise FileNotFoundError(f'ActivePoolHook: initial_split {initial_split} not found')
     for name, value in (('epochs_per_cycle', epochs_per_cycle),
                         ('iters_per_cycle', iters_per_cycle),
                         ('score_batch_size', score_batch_size)):
         if value is not None and not _positive_int(value):
-            _refuse(f'{name} must be a positive integer (or None), got {value!r}')
+            refuse(f'{name} must be a positive integer (or None), got {value!r}')
     if subset is not None and not (_positive_int(subset) and subset >= budget):
-        _refuse(f'subset must be an integer >= budget={budget} (the images scored per '
-                f'cycle, of which budget are labelled) or None, got {subset!r}')
+        refuse(f'subset must be an integer >= budget={budget} (the images scored per '
+               f'cycle, of which budget are labelled) or None, got {subset!r}')
     ratio = tuple(source_ratio) if isinstance(source_ratio, (list, tuple)) else ()
     if len(ratio) != 2 or not all(isinstance(r, numbers.Real) and not isinstance(r, bool)
                                   and 0 < r < math.inf for r in ratio):
-        _refuse('source_ratio must be two positive numbers (labelled, unlabelled images '
-                f'per batch), got {source_ratio!r}')
+        refuse('source_ratio must be two positive numbers (labelled, unlabelled images '
+               f'per batch), got {source_ratio!r}')
     if score_context not in SCORE_CONTEXTS:
-        _refuse(f'score_context must be one of {SCORE_CONTEXTS}, got {score_context!r}')
+        refuse(f'score_context must be one of {SCORE_CONTEXTS}, got {score_context!r}')
     if seed is not None and not (_int(seed) and seed >= 0):
-        _refuse(f'seed must be a non-negative integer or None, got {seed!r}')
+        refuse(f'seed must be a non-negative integer or None, got {seed!r}')
     if not isinstance(strategy, dict) or 'type' not in strategy:
-        _refuse(f"strategy must be a config dict with a type, e.g. dict(type='TAALStrategy'), "
-                f'got {strategy!r}')
+        refuse(f"strategy must be a config dict with a type, e.g. dict(type='TAALStrategy'), "
+               f'got {strategy!r}')
     if metric is not None and not isinstance(metric, str):
-        _refuse(f'metric must be the name of a validation metric (str) or None, '
-                f'got {metric!r}')
+        refuse(f'metric must be the name of a validation metric (str) or None, '
+               f'got {metric!r}')
 
 
 def check_model_serves(strategy, model):

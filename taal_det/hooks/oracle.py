@@ -19,25 +19,16 @@ from mmengine.logging import print_log
 from taal_det.labels import ANNOTATED, LABEL_DIGEST, UNKNOWN_CLASSES, LabelError, review_labels
 from taal_det.pool import atomic_write_json, load_initial_ids
 from taal_det.query import write_query
+from .drop_in import pool_parts
+from .errors import refuse
 
 ORACLES = ('simulation', 'files')
 STATE = 'query_state.json'
 
 
-def _refuse(message):
-    raise ValueError(f'ActivePoolHook: {message}')
-
-
 def build_oracle(oracle, allow_corrections=False):
     """None for the simulation, a :class:`FileOracle` for ``'files'``."""
     return FileOracle(allow_corrections) if oracle == 'files' else None
-
-
-def _parts(dataset):
-    """The datasets of a pool, concatenated ones taken apart."""
-    if hasattr(dataset, 'datasets'):
-        return [p for d in dataset.datasets for p in _parts(d)]
-    return [dataset]
 
 
 class FileOracle:
@@ -60,9 +51,9 @@ class FileOracle:
         self.folder = os.path.join(runner.work_dir, 'query')
         infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         if not all(ANNOTATED in info for info in infos):
-            _refuse(f"oracle='files' needs a pool that tells unannotated images apart: use "
-                    f"PartlyAnnotatedVOCDataset or PartlyAnnotatedCocoDataset instead of "
-                    f'{type(_parts(dataset)[0]).__name__}')
+            refuse(f"oracle='files' needs a pool that tells unannotated images apart: use "
+                   f"PartlyAnnotatedVOCDataset or PartlyAnnotatedCocoDataset instead of "
+                   f'{type(pool_parts(dataset)[0]).__name__}')
         self.labels = {str(i['img_id']): (i[LABEL_DIGEST], i[UNKNOWN_CLASSES])
                        for i in infos if i[ANNOTATED]}
         self.paths = {str(i['img_id']): i['img_path'] for i in infos}
@@ -71,21 +62,21 @@ class FileOracle:
         if ckpt is None or not ckpt.by_epoch or ckpt.interval <= 0 or \
                 epochs_per_cycle % ckpt.interval or begin % ckpt.interval or \
                 begin > epochs_per_cycle:
-            _refuse("oracle='files' resumes from the checkpoint of a cycle's end: set "
-                    "default_hooks.checkpoint=dict(type='CheckpointHook', interval=N) with N "
-                    f'dividing epochs_per_cycle={epochs_per_cycle} (and save_begin 0)')
+            refuse("oracle='files' resumes from the checkpoint of a cycle's end: set "
+                   "default_hooks.checkpoint=dict(type='CheckpointHook', interval=N) with N "
+                   f'dividing epochs_per_cycle={epochs_per_cycle} (and save_begin 0)')
         loop = runner.train_loop
         if runner.val_loop is None or getattr(loop, 'val_begin', 1) > epochs_per_cycle:
-            _refuse("oracle='files' writes each query after the cycle's validation: give the "
-                    'run a val_dataloader, val_evaluator and val_cfg (and val_begin <= '
-                    f'epochs_per_cycle={epochs_per_cycle})')
+            refuse("oracle='files' writes each query after the cycle's validation: give the "
+                   'run a val_dataloader, val_evaluator and val_cfg (and val_begin <= '
+                   f'epochs_per_cycle={epochs_per_cycle})')
 
     def initial_ids(self, initial_split, pool_ids):
         """The annotated images, in the order of ``initial_split`` when it is given (it
         must list exactly them). A new run refuses a work dir with queries."""
         if os.path.isdir(self.folder) and os.listdir(self.folder):
-            _refuse(f'{self.folder} holds the queries of an earlier run: continue it with '
-                    '--resume (or start in another work_dir)')
+            refuse(f'{self.folder} holds the queries of an earlier run: continue it with '
+                   '--resume (or start in another work_dir)')
         annotated = sorted(self.labels)
         if not initial_split:
             return annotated
@@ -93,10 +84,10 @@ class FileOracle:
         if set(ids) != set(annotated):
             lacking = sorted(set(ids) - set(annotated))
             extra = sorted(set(annotated) - set(ids))
-            _refuse(f'initial_split {initial_split} must list exactly the '
-                    f'{len(annotated)} annotated pool images: listed without annotation: '
-                    f"{', '.join(lacking[:20]) or '-'}; annotated, not listed: "
-                    f"{', '.join(extra[:20]) or '-'}")
+            refuse(f'initial_split {initial_split} must list exactly the '
+                   f'{len(annotated)} annotated pool images: listed without annotation: '
+                   f"{', '.join(lacking[:20]) or '-'}; annotated, not listed: "
+                   f"{', '.join(extra[:20]) or '-'}")
         return ids
 
     def _query_dir(self, cycle):
@@ -134,8 +125,8 @@ class FileOracle:
         with open(path) as f:
             state = json.load(f)
         if sorted(state['labelled']) != sorted(pool.labelled):
-            _refuse(f'{self._query_dir(cycle)} was written for another labelled set than '
-                    "the checkpoint's; remove the folder to query again")
+            refuse(f'{self._query_dir(cycle)} was written for another labelled set than '
+                   "the checkpoint's; remove the folder to query again")
         self._review(state['ids'], state['labelled'],
                      {i: digest for i, (digest, _) in self.labels.items()},
                      {i: names for i, (_, names) in self.labels.items()},
@@ -149,8 +140,8 @@ class FileOracle:
     def take(self):
         """The checked labels' (ids, pool scores, selection seconds), once."""
         if self.answer is None:
-            _refuse('a cycle starts without checked labels: its query was never written '
-                    '(the cycle before it ended without validation metrics)')
+            refuse('a cycle starts without checked labels: its query was never written '
+                   '(the cycle before it ended without validation metrics)')
         _, ids, scores, seconds = self.answer
         self.answer = None
         return ids, scores, seconds
@@ -162,7 +153,7 @@ class FileOracle:
         folder = self._query_dir(cycle)
         unannotated = sorted(set(pool.labelled) - set(self.labels))
         if unannotated:  # every rank refuses, before any waits at the barrier
-            _refuse('labelled images have lost their annotations: ' + ', '.join(unannotated[:20]))
+            refuse('labelled images have lost their annotations: ' + ', '.join(unannotated[:20]))
         state = dict(cycle=cycle, ids=list(ids), selection_seconds=seconds, row=row,
                      scores=scores and {i: scores[i] for i in ids},
                      labelled={i: self.labels[i][0] for i in pool.labelled})
@@ -170,7 +161,7 @@ class FileOracle:
             write_query(folder, ids, self.paths, shown_scores)
             atomic_write_json(os.path.join(folder, STATE), state)
         barrier()
-        hints = sorted({part.label_hint(cycle) for part in _parts(self.dataset)})
+        hints = sorted({part.label_hint(cycle) for part in pool_parts(self.dataset)})
         self.message = (
             f'active learning: cycle {cycle} waits for labels: {len(ids)} images queried in '
             f'{folder}/ (ids.txt, query.csv with paths and scores, label_studio_tasks.json, '

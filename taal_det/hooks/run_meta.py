@@ -11,6 +11,16 @@ def test_set(runner):
     return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None))
 
 
+def detector_type(model):
+    """The detector's type with its parts' (e.g. ``SingleStageDetector(EfficientNetLite,
+    SSDNeck, SSDHead)``): SSD300 and an SSD-Lite share the detector class."""
+    detector = getattr(model, 'detector', model)
+    parts = [type(getattr(detector, name)).__name__
+             for name in ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
+             if getattr(detector, name, None) is not None]
+    return f'{type(detector).__name__}({", ".join(parts)})'
+
+
 def run_meta(hook, runner):
     """The protocol of ``hook``'s run: strategy, budget, cycle length, seed, pool, initial
     split, metric and model types."""
@@ -22,4 +32,4 @@ def run_meta(hook, runner):
                 initial=hook.pool.initial_dict(), subset=hook.subset,
                 warm_start=hook.warm_start, score_context=hook.score_context,
                 metric=hook.metric_key, model=type(model).__name__,
-                detector=type(getattr(model, 'detector', model)).__name__)
+                detector=detector_type(model))
