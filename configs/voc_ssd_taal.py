@@ -50,14 +50,14 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='ClasswiseVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
 
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
     dict(type='ActivePoolHook', initial_size=500, budget=500, cycles=cycles,
-         strategy=dict(type='TAALStrategy', margin=0.1))
+         strategy=dict(type='TAALStrategy', mode='lowest'))
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycle,
                  val_interval=epochs_per_cycle)

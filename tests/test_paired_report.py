@@ -92,3 +92,37 @@ def test_refuses_methods_with_different_seed_sets(tmp_path):
     paths = all_runs(tmp_path)[:-1]  # taal lacks seed 2
     with pytest.raises(SystemExit, match=r'taal ran seeds \[0, 1\] but random ran \[0, 1, 2\]'):
         al_report.main([*paths, '--out', str(tmp_path / 'r')])
+
+
+def test_a_truncated_run_is_refused_even_when_protocols_may_differ(tmp_path):
+    paths = all_runs(tmp_path)
+    odd = make_run(tmp_path, 'odd', 0, [0.1, 0.2], cycles=3)
+    with pytest.raises(SystemExit, match='truncated: 2 of 3 cycles'):
+        al_report.main([*paths, odd, '--out', str(tmp_path / 'r'), '--allow-mixed'])
+
+
+def test_a_missing_reference_is_said_not_skipped(tmp_path):
+    paths = [p for p in all_runs(tmp_path) if 'taal' in p]
+    al_report.main([*paths, '--out', str(tmp_path / 'r')])
+    text = open(tmp_path / 'r.md').read()
+    assert "reference method 'random' is not among the runs (taal)" in text
+
+
+def test_the_json_holds_health_classes_and_per_class_ap(tmp_path):
+    paths = all_runs(tmp_path)
+    for path in paths:  # rows as a run with a sampler and ClasswiseVOCMetric writes them
+        file = os.path.join(path, 'al_results.json')
+        run = json.load(open(file))
+        seed = run['meta']['seed']
+        for r in run['cycles']:
+            r.update({'sampler_auc': 0.5 + 0.1 * seed, 'pascal_voc/AP50_cat': 0.2 * seed,
+                      'pascal_voc/AP50_dog': 0.1})
+        json.dump(run, open(file, 'w'))
+    al_report.main([*paths, '--out', str(tmp_path / 'r')])
+    result = json.load(open(tmp_path / 'r.json'))
+    health = [h for h in result['health'] if h['method'] == 'taal' and h['cycle'] == 1][0]
+    assert health['sampler_auc'] == pytest.approx(0.6) and health['runs'] == 3
+    classes = [c for c in result['classes'] if c['method'] == 'random' and c['cycle'] == 2][0]
+    assert classes['added_boxes'] == dict(cat=2, dog=1)
+    assert classes['class_ap'] == pytest.approx(dict(cat=0.2, dog=0.1))
+    assert '| 2 | random | 2.0 / 0.200 | 1.0 / 0.100 |' in open(tmp_path / 'r.md').read()

@@ -114,3 +114,12 @@ def test_wrapping_something_that_is_not_a_detector_fails_clearly():
     with pytest.raises(TypeError, match='detector config dict'):
         MODELS.build(dict(type='TAALDetector', detector='ssd',
                           sampler=dict(type='TransformerSampler', in_channels=[1])))
+
+
+def test_runs_record_the_detector_with_its_parts():
+    """SSD300 and an SSD-Lite share the detector class; reports must tell them apart."""
+    from taal_det.hooks.run_meta import detector_type
+    lite = detector_type(build(taal_cfg(LITE0)))
+    assert lite == 'SingleStageDetector(EfficientNetLite0, SSDNeck, SSDHead)'
+    assert detector_type(build(detector_cfg(SSD300))) == \
+        'SingleStageDetector(SSDVGG, SSDNeck, SSDHead)'

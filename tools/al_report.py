@@ -7,8 +7,9 @@ Runs are grouped by method label. Writes OUT.md, OUT.json and OUT.png: mean ± s
 labelled-set size; AUBC per method; for every method the paired per-seed AUBC
 difference against --reference (mean, 95 % t-interval, wins / losses), against labelled
 images and against labelled boxes (over the box range all runs share, interpolated);
-sampler health per cycle; the classes of the boxes each method added. Refuses runs of
-different protocols, truncated runs and unequal seed sets unless --allow-mixed.
+sampler health per cycle; the classes of the boxes each method added (and each class's
+AP where the metric gives it). Refuses truncated runs, and runs of different protocols or
+unequal seed sets unless --allow-mixed.
 """
 import argparse
 import glob
@@ -18,9 +19,11 @@ import sys
 
 from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired_differences,
                                         run_areas, shared_range)
-from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_protocols,
-                                        class_table, health_table, load_run, markdown_report,
-                                        plot_report, summarise, varied_settings)
+from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_complete,
+                                        check_protocols, class_summary, class_table,
+                                        health_summary, health_table, load_run,
+                                        markdown_report, plot_report, summarise,
+                                        varied_settings)
 
 
 def main(argv=None):
@@ -40,6 +43,8 @@ def main(argv=None):
     paths = sorted({p for pattern in args.runs for p in (glob.glob(pattern) or [pattern])})
     try:
         runs = [load_run(p) for p in paths]
+        for run in runs:  # a partial curve is never averaged in
+            check_complete(run)
         if not args.allow_mixed:
             check_protocols(runs, args.vary)
     except (FileNotFoundError, ProtocolMismatch) as e:
@@ -67,7 +72,17 @@ def main(argv=None):
                             markdown_paired(result['paired_boxes'], args.reference,
                                             f'AUBC of {args.metric} (boxes)'))
             boxes = mean_box_curves(runs, args.metric, lo, hi)
-    sections += [t for t in (health_table(runs), class_table(runs)) if t]
+    else:
+        sections.append(f'No paired differences: the reference method {args.reference!r} '
+                        f'is not among the runs ({", ".join(summary)}); set --reference.')
+    result['health'], result['classes'] = health_summary(runs), class_summary(runs)
+    if result['health']:
+        sections.append('Sampler health per cycle (means over seeds):\n\n' +
+                        health_table(result['health']))
+    if result['classes']:
+        sections.append('Boxes per class of the images each method added per cycle (means '
+                        "over seeds; after ' / ': the class's AP at that cycle where the "
+                        'metric gives it):\n\n' + class_table(result['classes']))
     text = '\n\n'.join(sections)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + '.md', 'w') as f:

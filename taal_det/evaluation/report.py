@@ -137,43 +137,83 @@ def markdown_report(summary, metric='mAP'):
     return '\n'.join(lines)
 
 
-def health_table(runs):
-    """Sampler health per method and cycle (mean over seeds), for runs that have it."""
-    fields = ('sampler_bce', 'sampler_bce_chance', 'sampler_auc', 'sampler_auc_test')
-    values = defaultdict(list)
+HEALTH_FIELDS = ('sampler_bce', 'sampler_bce_chance', 'sampler_auc', 'sampler_auc_test')
+
+
+def _mean_of(rows, key):
+    xs = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.mean(xs) if xs else None
+
+
+def _cell(value, digits=4):
+    return '' if value is None else f'{value:.{digits}f}'
+
+
+def health_summary(runs):
+    """Sampler health per method and cycle (means over seeds), for runs that have it."""
+    rows = defaultdict(list)
     for run in runs:
         for r in run['cycles']:
             if r.get('sampler_auc') is not None:
-                values[(method_label(run), r['cycle'])].append(r)
-    if not values:
+                rows[(method_label(run), r['cycle'])].append(r)
+    return [dict(method=label, cycle=cycle, runs=len(group),
+                 **{f: _mean_of(group, f) for f in HEALTH_FIELDS})
+            for (label, cycle), group in sorted(rows.items())]
+
+
+def health_table(summary):
+    if not summary:
         return ''
-    lines = ['| method | cycle | ' + ' | '.join(fields) + ' | runs |',
-             '|---|---|' + '---|' * (len(fields) + 1)]
-    for (label, cycle), rows in sorted(values.items()):
-        cells = []
-        for f in fields:
-            xs = [r[f] for r in rows if r.get(f) is not None]
-            cells.append(f'{statistics.mean(xs):.4f}' if xs else '')
-        lines.append(f'| {label} | {cycle} | ' + ' | '.join(cells) + f' | {len(rows)} |')
+    lines = ['| method | cycle | ' + ' | '.join(HEALTH_FIELDS) + ' | runs |',
+             '|---|---|' + '---|' * (len(HEALTH_FIELDS) + 1)]
+    lines += [f"| {h['method']} | {h['cycle']} | " +
+              ' | '.join(_cell(h[f]) for f in HEALTH_FIELDS) + f" | {h['runs']} |"
+              for h in summary]
     return '\n'.join(lines)
 
 
-def class_table(runs):
-    """Boxes per class of the images each method added, per cycle (mean over seeds)."""
-    counts, classes = defaultdict(list), []
+def _class_ap(row, name):
+    """The class's AP in a row, where the metric gives it (e.g. ClasswiseVOCMetric's
+    ``pascal_voc/AP50_<class>``, CocoMetric's ``coco/<class>_precision`` with
+    classwise=True)."""
+    for key, value in row.items():
+        tail = key.rpartition('/')[2]
+        if tail in (f'AP50_{name}', f'{name}_precision'):
+            return value
+    return None
+
+
+def class_summary(runs):
+    """Per cycle and method (means over seeds): the boxes per class of the images the
+    method added, and each class's AP where the metric gives it."""
+    rows, classes = defaultdict(list), []
     for run in runs:
         for r in run['cycles']:
             added = r.get('added_boxes_per_class')
             if added is not None:
-                counts[(r['cycle'], method_label(run))].append(added)
+                rows[(r['cycle'], method_label(run))].append(r)
                 classes += [c for c in added if c not in classes]
-    if not counts:
+    summary = []
+    for (cycle, label), group in sorted(rows.items()):
+        boxes = {c: statistics.mean(r['added_boxes_per_class'].get(c, 0) for r in group)
+                 for c in classes}
+        aps = [[_class_ap(r, c) for r in group] for c in classes]
+        ap = {c: statistics.mean(v) for c, v in zip(classes, aps) if None not in v}
+        summary.append(dict(cycle=cycle, method=label, added_boxes=boxes, class_ap=ap))
+    return summary
+
+
+def class_table(summary):
+    """Boxes added per class (and, after a slash, the class's AP where known)."""
+    if not summary:
         return ''
+    classes = list(summary[0]['added_boxes'])
     lines = ['| cycle | method | ' + ' | '.join(classes) + ' |',
              '|---|---|' + '---|' * len(classes)]
-    for (cycle, label), added in sorted(counts.items()):
-        cells = [f'{statistics.mean(a.get(c, 0) for a in added):.1f}' for c in classes]
-        lines.append(f'| {cycle} | {label} | ' + ' | '.join(cells) + ' |')
+    for c in summary:
+        cells = [f"{c['added_boxes'][k]:.1f}" +
+                 (f" / {c['class_ap'][k]:.3f}" if k in c['class_ap'] else '') for k in classes]
+        lines.append(f"| {c['cycle']} | {c['method']} | " + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 

@@ -1,5 +1,6 @@
 # A VOC-format tree made by tools/data/ (JPEGImages/, Annotations/, ImageSets/Main/),
-# loaded by mmdet's own VOCDataset and scored by VOCMetric (11-point AP at IoU 0.5).
+# loaded by mmdet's own VOCDataset and scored by ClasswiseVOCMetric (mmdet's VOCMetric, 11-point
+# AP at IoU 0.5, plus each class's AP).
 dataset_type = 'VOCDataset'
 data_root = 'data/trees/'
 classes = ('Tree', )
@@ -44,5 +45,5 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='ClasswiseVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
