@@ -35,6 +35,22 @@ def test_shapes_and_the_tokens_layout():
     assert sampler.first.in_features == 6 * 3  # the discriminator reads [B, P x C]
 
 
+def test_fewer_tokens_average_runs_of_priors():
+    sampler = ConfidenceTokenSampler(num_priors=6, num_classes=3, batch_size=4, embed_dims=8,
+                                     num_heads=2, num_tokens=2, confidences='logits')
+    assert sampler.first.in_features == 2 * 3
+    seen = []
+    sampler.transformer.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
+    x = torch.randn(4, 6, 3)
+    logits, _ = sampler(x)
+    assert logits.shape == (4,)
+    tokens = seen[0][0]  # (T, B x C): token t averages priors 3t..3t+2
+    expected = x.reshape(4, 2, 3, 3).mean(2).permute(1, 0, 2).reshape(2, 12)
+    assert torch.allclose(tokens, expected, atol=1e-6)
+    with pytest.raises(ValueError, match='num_tokens must be an integer in 1..num_priors=6'):
+        ConfidenceTokenSampler(num_priors=6, num_classes=3, batch_size=4, num_tokens=7)
+
+
 def test_wrong_batch_heads_or_priors_are_refused_with_one_line():
     with pytest.raises(ValueError, match=r'num_heads=5 does not divide .* = 12'):
         ConfidenceTokenSampler(num_priors=6, num_classes=3, batch_size=4, num_heads=5)

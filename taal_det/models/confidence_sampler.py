@@ -5,10 +5,12 @@ Input: the class confidences of every prior of the head's levels, (B, P, C). Tok
 the priors; a token's vector is that prior's C confidences for each of the B images of
 the batch (C * B entries, image-major), so the batch size is fixed. The transformed
 confidences, [B, P * C], feed the discriminator, whose first layer (P * C -> embed_dims)
-holds most of the parameters.
+holds most of the parameters. ``num_tokens`` (not in the paper) averages runs of
+consecutive priors into fewer tokens first, to bound the attention and that layer.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
@@ -33,6 +35,10 @@ class ConfidenceTokenSampler(BaseModule):
         detach_head: stop the BCE at the head's outputs (default), so the detector
             trains exactly as the bare detector on the labelled images; ``False`` lets it
             reach the classification head and the backbone.
+        num_tokens: ``None`` (the paper: one token per prior), or average the priors, in
+            mmdet's prior order, into this many tokens (``adaptive_avg_pool1d``): the
+            attention holds num_tokens^2 instead of num_priors^2 scores per head and the
+            first layer num_tokens x C x embed_dims weights.
     """
 
     reads = 'class_scores'
@@ -40,7 +46,7 @@ class ConfidenceTokenSampler(BaseModule):
 
     def __init__(self, num_priors, num_classes, batch_size, embed_dims=256, depth=1,
                  num_heads=4, mlp_ratio=2.0, dropout=0.0, confidences='softmax',
-                 detach_head=True, init_cfg=None):
+                 detach_head=True, num_tokens=None, init_cfg=None):
         super().__init__(init_cfg)
         width = num_classes * batch_size
         if width % num_heads:
@@ -49,10 +55,15 @@ class ConfidenceTokenSampler(BaseModule):
         if confidences not in CONFIDENCES:
             raise ValueError(f'sampler.confidences must be one of {CONFIDENCES}, '
                              f'got {confidences!r}')
+        if num_tokens is not None and not (isinstance(num_tokens, int) and
+                                           0 < num_tokens <= num_priors):
+            raise ValueError(f'sampler.num_tokens must be an integer in 1..num_priors='
+                             f'{num_priors} or None, got {num_tokens!r}')
         self.num_priors, self.num_classes, self.batch_size = num_priors, num_classes, batch_size
         self.confidences, self.detach_head = confidences, detach_head
+        self.num_tokens = num_tokens
         self.transformer = _encoder(width, num_heads, mlp_ratio, depth, dropout)
-        self.first = nn.Linear(num_priors * num_classes, embed_dims)
+        self.first = nn.Linear((num_tokens or num_priors) * num_classes, embed_dims)
         self.discriminator = nn.Sequential(
             nn.ReLU(inplace=True), nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
             nn.Linear(embed_dims, 1))
@@ -72,6 +83,9 @@ class ConfidenceTokenSampler(BaseModule):
         self.check(confidences)
         b, p, c = confidences.shape
         x = confidences.softmax(-1) if self.confidences == 'softmax' else confidences
+        if self.num_tokens:
+            x = F.adaptive_avg_pool1d(x.transpose(1, 2), self.num_tokens).transpose(1, 2)
+            p = self.num_tokens
         tokens = x.permute(1, 0, 2).reshape(p, b * c)  # prior p: [image 0's C, image 1's C..]
         mixed = self.transformer(tokens[None])[0]
         hidden = self.first(mixed.reshape(p, b, c).permute(1, 0, 2).reshape(b, p * c))
