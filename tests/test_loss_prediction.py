@@ -4,8 +4,10 @@ import copy
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
+from mmdet.registry import HOOKS
 
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE, per_image_losses, ranking_loss
 from taal_det.strategies import LossPredictionStrategy, PoolOutputs
@@ -111,6 +113,17 @@ def test_strategy_picks_the_highest_predicted_loss():
         LossPredictionStrategy()(PoolOutputs(ids=['a']), 1)
 
 
+@HOOKS.register_module()
+class DetachRecorder(Hook):
+    """Records, per training epoch, whether the loss module reads detached features."""
+
+    def __init__(self):
+        self.detached = []
+
+    def before_train_epoch(self, runner):
+        self.detached.append(runner.model.features_detached())
+
+
 def test_a_whole_ll4al_run_selects_by_predicted_loss(scenes_root, tmp_path):
     import json
     import os
@@ -122,10 +135,15 @@ def test_a_whole_ll4al_run_selects_by_predicted_loss(scenes_root, tmp_path):
     cfg.model = dict(type='LossPredictionDetector', detector=cfg.model, detach_from_epoch=1,
                      loss_module=dict(type='LossPredictionModule',
                                       in_channels=SAMPLER_CHANNELS[LITE0], hidden=16))
-    Runner.from_cfg(cfg).train()
+    cfg.custom_hooks.append(dict(type='DetachRecorder', priority='LOW'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
     with open(os.path.join(work, 'al_results.json')) as f:
         rows = json.load(f)['cycles']
     assert [r['labelled_images'] for r in rows] == [6, 10]
+    # epochs 0-3 in two cycles of two: detached from the second epoch of each cycle on
+    recorder = next(h for h in runner.hooks if isinstance(h, DetachRecorder))
+    assert recorder.detached == [False, True, False, True]
     bad = tiny_al_cfg(scenes_root, str(tmp_path / 'bad'), strategy='LossPredictionStrategy',
                       taal=False)
     with pytest.raises(ValueError, match='has no loss module'):
