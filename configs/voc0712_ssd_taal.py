@@ -22,6 +22,6 @@ custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
     dict(type='ActivePoolHook', initial_size=1000, budget=1000, cycles=cycles,
-         strategy=dict(type='TAALStrategy', margin=0.1))
+         strategy=dict(type='TAALStrategy', mode='lowest'))
 ]
 train_cfg = dict(max_epochs=cycles * epochs_per_cycle, val_interval=epochs_per_cycle)

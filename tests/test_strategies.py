@@ -23,7 +23,7 @@ def outputs(n, seed=0, d=8):
                        predicted_loss=torch.randn(n, generator=g))
 
 
-ALL = [TAALStrategy(), TAALStrategy(mode='lowest'), RandomStrategy(), CoreSetStrategy(block=3),
+ALL = [TAALStrategy(mode='margin'), TAALStrategy(), RandomStrategy(), CoreSetStrategy(block=3),
        UncertaintyStrategy(), UncertaintyStrategy('least_confidence', 'sum'),
        UncertaintyStrategy('margin', 'mean'), TopScoreUncertaintyStrategy(),
        LossPredictionStrategy()]
@@ -46,7 +46,7 @@ def test_every_strategy_returns_min_k_distinct_candidates(n, budget, seed, which
 def test_margin_rule_matches_brute_force(scores, k):
     ids = [f'id{i:03d}' for i in range(len(scores))][::-1]
     cand = PoolOutputs(ids=ids, sampler_scores=torch.tensor(scores, dtype=torch.float64))
-    chosen = TAALStrategy(margin=0.1)(cand, k)
+    chosen = TAALStrategy(margin=0.1, mode='margin')(cand, k)
     dist = {i: abs(s - 0.1) for i, s in zip(ids, scores)}
     reference = sorted(ids, key=lambda i: (dist[i], i))[:k]  # ties by image id
     assert chosen == reference
@@ -54,7 +54,7 @@ def test_margin_rule_matches_brute_force(scores, k):
 
 def test_taal_prefers_scores_near_margin_and_lowest_mode():
     cand = PoolOutputs(ids=['a', 'b', 'c', 'd'], sampler_scores=torch.tensor([0.9, 0.12, 0.0, 0.5]))
-    assert TAALStrategy(margin=0.1)(cand, 2) == ['b', 'c']
+    assert TAALStrategy(margin=0.1, mode='margin')(cand, 2) == ['b', 'c']
     assert TAALStrategy(mode='lowest')(cand, 1) == ['c']
 
 

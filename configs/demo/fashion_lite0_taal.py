@@ -30,5 +30,5 @@ val_dataloader = dict(batch_size=16, dataset=dict(
 test_dataloader = val_dataloader
 custom_hooks = [
     dict(type='ActivePoolHook', initial_size=100, budget=100, cycles=4,
-         strategy=dict(type='TAALStrategy', margin=0.1))
+         strategy=dict(type='TAALStrategy', mode='lowest'))
 ]

@@ -18,7 +18,7 @@ model = dict(
 
 custom_hooks = [
     dict(type='ActivePoolHook', initial_size=10, budget=10, cycles=cycles,
-         strategy=dict(type='TAALStrategy', margin=0.1))
+         strategy=dict(type='TAALStrategy', mode='lowest'))
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycle,
                  val_interval=epochs_per_cycle)
