@@ -115,7 +115,7 @@ def tiny_al_cfg(data_root, work_dir, strategy='TAALStrategy', taal=True, cycles=
         val_dataloader=dict(batch_size=4, num_workers=0, drop_last=False,
                             sampler=dict(type='DefaultSampler', shuffle=False),
                             dataset=dataset('test', test_pipeline)),
-        val_evaluator=dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
+        val_evaluator=dict(type='ClasswiseVOCMetric', metric='mAP', eval_mode='11points'),
         train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=cycles * epochs_per_cycle,
                        val_interval=epochs_per_cycle),
         val_cfg=dict(type='ValLoop'),

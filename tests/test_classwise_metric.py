@@ -1,8 +1,10 @@
-"""ClasswiseVOCMetric: mmdet's VOC mAP plus each class's AP, on a hand-made case."""
+"""ClasswiseVOCMetric: mmdet's VOC mAP plus each class's AP, on a hand-made case; the
+per-class keys kept apart from a row's scalar metrics."""
 import numpy as np
 import pytest
 
 from taal_det.evaluation import ClasswiseVOCMetric
+from taal_det.evaluation.results import split_class_metrics
 
 
 def _image(gt_boxes, gt_labels, dets_per_class):
@@ -25,3 +27,20 @@ def test_each_class_ap_and_their_mean():
     assert out['AP50_cat'] == pytest.approx(1.0)
     assert out['AP50_dog'] == pytest.approx(0.5)
     assert out['mAP'] == pytest.approx(0.75)
+
+
+def test_a_class_without_ground_truth_has_no_ap():
+    metric = ClasswiseVOCMetric(metric='mAP', eval_mode='area')
+    metric.dataset_meta = dict(classes=('cat', 'dog'))
+    box = [10, 10, 50, 50]
+    out = metric.compute_metrics([_image([box], [0], [[box + [0.9]], [box + [0.3]]])])
+    assert out['AP50_cat'] == pytest.approx(1.0) and 'AP50_dog' not in out
+
+
+def test_per_class_keys_leave_the_scalars():
+    metrics = {'pascal_voc/mAP': 0.5, 'pascal_voc/AP50': 0.5, 'pascal_voc/AP50_cat': 0.7,
+               'pascal_voc/AP75_cat': 0.2, 'pascal_voc/AP50_hot dog': 0.3,
+               'coco/bbox_mAP': 0.4, 'coco/cat_precision': 0.1, 'note': 'x'}
+    scalars, class_ap = split_class_metrics(metrics, ('cat', 'hot dog'))
+    assert scalars == {'pascal_voc/mAP': 0.5, 'pascal_voc/AP50': 0.5, 'coco/bbox_mAP': 0.4}
+    assert class_ap == {'cat': 0.1, 'hot dog': 0.3}  # VOC's AP50, then COCO's (later key)

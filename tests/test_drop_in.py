@@ -98,3 +98,25 @@ def test_mixing_datasets_are_refused(tiny_root, tmp_path):
                          scale=(64, 64))
     cfg.custom_hooks = [h for h in cfg.custom_hooks if h['type'] != 'YOLOXModeSwitchHook']
     assert 'MultiImageMixDataset pastes random pool images' in refusal(cfg)
+
+
+def test_the_pool_is_found_behind_a_repeat_and_its_parts_listed():
+    from mmengine.dataset import BaseDataset, ConcatDataset, RepeatDataset
+    from mmengine.registry import DATASETS
+
+    from taal_det.hooks.drop_in import pool_dataset, pool_parts
+
+    @DATASETS.register_module(name='DropInTinyDataset', force=True)
+    class Tiny(BaseDataset):
+        METAINFO = dict(classes=('a', ))
+
+        def load_data_list(self):
+            return [dict(img_id='x')]
+
+    a, b = Tiny(), Tiny()
+    pool = ConcatDataset([a, b])
+    assert pool_dataset(RepeatDataset(a, 3)) is a and pool_dataset(pool) is pool
+    assert pool_parts(pool) == [a, b] and pool_parts(a) == [a]
+    with pytest.raises(ValueError, match='a RepeatDataset inside the ConcatDataset'):
+        pool_dataset(ConcatDataset([a, dict(type='RepeatDataset', times=2,
+                                            dataset=dict(type='DropInTinyDataset'))]))

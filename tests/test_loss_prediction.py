@@ -141,6 +141,9 @@ def test_a_whole_ll4al_run_selects_by_predicted_loss(scenes_root, tmp_path):
     with open(os.path.join(work, 'al_results.json')) as f:
         rows = json.load(f)['cycles']
     assert [r['labelled_images'] for r in rows] == [6, 10]
+    classes = runner.train_dataloader.dataset.metainfo['classes']
+    assert rows[-1]['class_ap'] and set(rows[-1]['class_ap']) <= set(classes)
+    assert not any('AP50_' in key for key in rows[-1])  # per-class AP: one dict, no columns
     # epochs 0-3 in two cycles of two: detached from the second epoch of each cycle on
     recorder = next(h for h in runner.hooks if isinstance(h, DetachRecorder))
     assert recorder.detached == [False, True, False, True]

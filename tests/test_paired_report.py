@@ -110,13 +110,12 @@ def test_a_missing_reference_is_said_not_skipped(tmp_path):
 
 def test_the_json_holds_health_classes_and_per_class_ap(tmp_path):
     paths = all_runs(tmp_path)
-    for path in paths:  # rows as a run with a sampler and ClasswiseVOCMetric writes them
+    for path in paths:  # rows as a run with a sampler and a per-class metric writes them
         file = os.path.join(path, 'al_results.json')
         run = json.load(open(file))
         seed = run['meta']['seed']
         for r in run['cycles']:
-            r.update({'sampler_auc': 0.5 + 0.1 * seed, 'pascal_voc/AP50_cat': 0.2 * seed,
-                      'pascal_voc/AP50_dog': 0.1})
+            r.update(sampler_auc=0.5 + 0.1 * seed, class_ap=dict(cat=0.2 * seed, dog=0.1))
         json.dump(run, open(file, 'w'))
     al_report.main([*paths, '--out', str(tmp_path / 'r')])
     result = json.load(open(tmp_path / 'r.json'))
@@ -126,3 +125,30 @@ def test_the_json_holds_health_classes_and_per_class_ap(tmp_path):
     assert classes['added_boxes'] == dict(cat=2, dog=1)
     assert classes['class_ap'] == pytest.approx(dict(cat=0.2, dog=0.1))
     assert '| 2 | random | 2.0 / 0.200 | 1.0 / 0.100 |' in open(tmp_path / 'r.md').read()
+
+
+def test_a_methods_rule_is_one_across_seeds_and_older_detector_records_match(tmp_path):
+    paths = all_runs(tmp_path)
+    runs = [load_run(p) for p in paths]
+    for run in runs:
+        run['meta']['selection'] = f"{run['meta']['label']}Strategy()"
+        run['meta']['detector'] = 'SingleStageDetector(EfficientNetLite0, SSDNeck, SSDHead)'
+    runs[0]['meta']['detector'] = 'SingleStageDetector'  # recorded before parts were
+    check_protocols(runs)
+    runs[-1]['meta']['selection'] = "TAALStrategy(mode='margin')"  # taal, seed 2
+    with pytest.raises(ProtocolMismatch, match='differ in selection'):
+        check_protocols(runs)
+    runs[-1]['meta']['selection'] = runs[-2]['meta']['selection']
+    runs[0]['meta']['detector'] = runs[2]['meta']['detector']
+    runs[1]['meta']['detector'] = 'SingleStageDetector(SSDVGG, SSDNeck, SSDHead)'
+    with pytest.raises(ProtocolMismatch, match='differ in detector'):
+        check_protocols(runs)
+
+
+def test_a_run_given_twice_is_refused_even_when_protocols_may_differ(tmp_path):
+    paths = all_runs(tmp_path)
+    twice = tmp_path / 'again'
+    twice.mkdir()
+    (twice / 'al_results.json').write_text(open(os.path.join(paths[0], 'al_results.json')).read())
+    with pytest.raises(SystemExit, match='give each run once'):
+        al_report.main([*paths, str(twice), '--out', str(tmp_path / 'r'), '--allow-mixed'])

@@ -165,6 +165,14 @@ def test_fork_continues_another_runs_cycle_0_without_training_it_again(scenes_ro
     with open(os.path.join(fork, 'epoch_1.pth'), 'rb') as a, \
             open(os.path.join(source, 'epoch_1.pth'), 'rb') as b:
         assert a.read() == b.read()
+    # After a selection, resuming with another rule is refused (the fork above was at
+    # cycle 0, before any selection).
+    cmd = [sys.executable, AL_TRAIN, cfg, '--work-dir', str(tmp_path / 'switched'),
+           '--strategy', 'coreset', '--resume', os.path.join(source, 'epoch_2.pth')]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1'))
+    assert done.returncode and 'the resumed run selected with RandomStrategy' in done.stderr, \
+        done.stderr[-2000:]
 
 
 def test_fork_refuses_a_run_of_another_model_or_seed(scenes_root, tmp_path):

@@ -8,8 +8,8 @@ labelled-set size; AUBC per method; for every method the paired per-seed AUBC
 difference against --reference (mean, 95 % t-interval, wins / losses), against labelled
 images and against labelled boxes (over the box range all runs share, interpolated);
 sampler health per cycle; the classes of the boxes each method added (and each class's
-AP where the metric gives it). Refuses truncated runs, and runs of different protocols or
-unequal seed sets unless --allow-mixed.
+AP where the metric gives it). Refuses truncated runs and a method's seed given twice,
+and runs of different protocols or unequal seed sets unless --allow-mixed.
 """
 import argparse
 import glob
@@ -19,8 +19,8 @@ import sys
 
 from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired_differences,
                                         run_areas, shared_range)
-from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_complete,
-                                        check_protocols, class_summary, class_table,
+from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_protocols,
+                                        check_runs, class_summary, class_table,
                                         health_summary, health_table, load_run,
                                         markdown_report, plot_report, summarise,
                                         varied_settings)
@@ -43,8 +43,7 @@ def main(argv=None):
     paths = sorted({p for pattern in args.runs for p in (glob.glob(pattern) or [pattern])})
     try:
         runs = [load_run(p) for p in paths]
-        for run in runs:  # a partial curve is never averaged in
-            check_complete(run)
+        check_runs(runs)  # no partial curve averaged in, no run counted twice
         if not args.allow_mixed:
             check_protocols(runs, args.vary)
     except (FileNotFoundError, ProtocolMismatch) as e:

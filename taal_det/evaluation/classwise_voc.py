@@ -6,12 +6,12 @@ from mmdet.registry import METRICS
 
 @METRICS.register_module()
 class ClasswiseVOCMetric(VOCMetric):
-    """:class:`mmdet.evaluation.VOCMetric` plus ``AP{iou}_{class}`` for every class at
-    every IoU threshold (``metric='mAP'`` only)."""
+    """:class:`mmdet.evaluation.VOCMetric` plus ``AP{iou}_{class}`` for every class with
+    ground truth, at every IoU threshold (``metric='mAP'`` without ``scale_ranges``)."""
 
     def compute_metrics(self, results):
         metrics = super().compute_metrics(results)
-        if self.metric != 'mAP':
+        if self.metric != 'mAP' or self.scale_ranges is not None:
             return metrics
         gts, preds = zip(*results)
         classes = self.dataset_meta['classes']
@@ -20,5 +20,7 @@ class ClasswiseVOCMetric(VOCMetric):
                                     iou_thr=iou_thr, dataset=classes, logger='silent',
                                     eval_mode=self.eval_mode, use_legacy_coordinate=True)
             for name, result in zip(classes, per_class):
+                if result['num_gts'] == 0:
+                    continue
                 metrics[f'AP{int(iou_thr * 100):02d}_{name}'] = round(float(result['ap']), 4)
         return metrics

@@ -31,6 +31,18 @@ class ProtocolMismatch(ValueError):
     """Runs that should not share a table."""
 
 
+def check_runs(runs):
+    """Refuse truncated runs and a method's seed given twice (whatever the protocols)."""
+    seen = {}
+    for run in runs:
+        check_complete(run)
+        key = (method_label(run), run['meta']['seed'])
+        if key in seen:
+            raise ProtocolMismatch(f'{run["path"]} and {seen[key]} are both {key[0]} with seed '
+                                   f'{key[1]}: give each run once')
+        seen[key] = run['path']
+
+
 def load_run(path):
     """Read ``al_results.json`` of a run dir (or the file itself)."""
     file = os.path.join(path, 'al_results.json') if os.path.isdir(path) else path
@@ -47,23 +59,17 @@ def check_protocols(runs, vary=()):
     runs of the same seed. Raises :class:`ProtocolMismatch` naming the difference.
     ``vary``: settings of ``SHARED`` an ablation compares, which may differ between
     methods but not within one."""
-    seen = {}
-    for run in runs:
-        check_complete(run)
-        key = (method_label(run), run['meta']['seed'])
-        if key in seen:
-            raise ProtocolMismatch(f'{run["path"]} and {seen[key]} are both {key[0]} with seed '
-                                   f'{key[1]}: give each run once')
-        seen[key] = run['path']
+    check_runs(runs)
     unknown = set(vary) - set(SHARED)
     if unknown:
         raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
     first = runs[0]
     firsts = {method_label(first): first}
     for run in runs[1:]:
-        for key in SHARED:
-            ref = firsts.setdefault(method_label(run), run) if key in vary else first
-            if run['meta'].get(key) != ref['meta'].get(key):
+        for key in SHARED + ('selection',):
+            within = key in vary or key == 'selection'  # a method's rule, across its seeds
+            ref = firsts.setdefault(method_label(run), run) if within else first
+            if not _same(key, run['meta'].get(key), ref['meta'].get(key)):
                 raise ProtocolMismatch(
                     f"{run['path']} and {ref['path']} differ in {key}: "
                     f"{run['meta'].get(key)!r} vs {ref['meta'].get(key)!r}")
@@ -86,6 +92,17 @@ def check_protocols(runs, vary=()):
     sizes = {len(r['meta']['initial']['ids']) for r in runs}
     if len(sizes) > 1:
         raise ProtocolMismatch(f'runs start from initial splits of different sizes {sorted(sizes)}')
+
+
+def _same(key, a, b):
+    """Equal settings; runs that recorded the detector's class only (older runs) match
+    the same class recorded with its parts; a missing selection rule matches any."""
+    if key == 'detector' and isinstance(a, str) and isinstance(b, str) and \
+            ('(' in a) != ('(' in b):
+        return a.partition('(')[0] == b.partition('(')[0]
+    if key == 'selection' and (a is None or b is None):
+        return True
+    return a == b
 
 
 def varied_settings(runs, vary):
@@ -172,17 +189,6 @@ def health_table(summary):
     return '\n'.join(lines)
 
 
-def _class_ap(row, name):
-    """The class's AP in a row, where the metric gives it (e.g. ClasswiseVOCMetric's
-    ``pascal_voc/AP50_<class>``, CocoMetric's ``coco/<class>_precision`` with
-    classwise=True)."""
-    for key, value in row.items():
-        tail = key.rpartition('/')[2]
-        if tail in (f'AP50_{name}', f'{name}_precision'):
-            return value
-    return None
-
-
 def class_summary(runs):
     """Per cycle and method (means over seeds): the boxes per class of the images the
     method added, and each class's AP where the metric gives it."""
@@ -197,7 +203,7 @@ def class_summary(runs):
     for (cycle, label), group in sorted(rows.items()):
         boxes = {c: statistics.mean(r['added_boxes_per_class'].get(c, 0) for r in group)
                  for c in classes}
-        aps = [[_class_ap(r, c) for r in group] for c in classes]
+        aps = [[r.get('class_ap', {}).get(c) for r in group] for c in classes]
         ap = {c: statistics.mean(v) for c, v in zip(classes, aps) if None not in v}
         summary.append(dict(cycle=cycle, method=label, added_boxes=boxes, class_ap=ap))
     return summary

@@ -21,6 +21,28 @@ def aubc(sizes, values):
     return area / (sizes[-1] - sizes[0])
 
 
+def split_class_metrics(metrics, classes):
+    """(the scalar metrics but the per-class ones, {class: AP}): the per-class keys of
+    ClasswiseVOCMetric (``.../AP{iou}_{class}``; the AP at IoU 0.5 is kept) and of
+    CocoMetric with ``classwise=True`` (``.../{class}_precision``, AP at IoU 0.5:0.95)
+    go out of the scalars, so tables keep one column per metric."""
+    scalars, class_ap = {}, {}
+    names = {f'{c}_precision': c for c in classes}
+    for key, value in metrics.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        tail = key.split('/', 1)[-1]
+        iou, _, name = tail.partition('_')
+        if iou[:2] == 'AP' and iou[2:].isdigit() and name in classes:
+            if iou == 'AP50':
+                class_ap[name] = float(value)
+        elif tail in names:
+            class_ap[names[tail]] = float(value)
+        else:
+            scalars[key] = float(value)
+    return scalars, class_ap
+
+
 def _columns(rows):
     """Scalar columns (dicts such as ``added_boxes_per_class`` stay in the json)."""
     extra = sorted({k for r in rows for k, v in r.items() if not isinstance(v, (dict, list))}

@@ -17,6 +17,7 @@ from mmdet.registry import HOOKS
 
 from taal_det.datasets import boxes_per_class, image_ids
 from taal_det.evaluation import markdown_table, plot_curve, write_results
+from taal_det.evaluation.results import split_class_metrics
 from taal_det.models.loss_prediction import EPOCH_IN_CYCLE
 from taal_det.pool import PoolState, load_initial_ids
 from taal_det.query import query_scores
@@ -146,6 +147,10 @@ class ActivePoolHook(Hook):
             raise ValueError('the resumed checkpoint holds no active-learning state (it was not '
                              'saved by a run with ActivePoolHook); start a new run instead')
         self.pool = PoolState.from_state_dict(self._pending['pool'])
+        saved = self._pending.get('selection', repr(self.strategy))
+        if self.pool.cycle > 0 and saved != repr(self.strategy):  # cycle 0 may be forked
+            raise ValueError(f'the resumed run selected with {saved}, this config with '
+                             f'{self.strategy}: resume with the strategy it ran')
         self.rows = list(self._pending['rows'])
         if self.oracle:
             self.rows = self.oracle.resume(self.pool, self.rows, self._pending.get('labels'),
@@ -225,7 +230,8 @@ class ActivePoolHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint):
         if self.pool is not None:
             checkpoint[CKPT_KEY] = dict(pool=self.pool.state_dict(), rows=self.rows,
-                                        health=self.health.state_dict() if self.health else {})
+                                        health=self.health.state_dict() if self.health else {},
+                                        selection=repr(self.strategy))
             if self.oracle:
                 checkpoint[CKPT_KEY]['labels'] = self.oracle.digests(self.pool.labelled)
 
@@ -298,7 +304,10 @@ class ActivePoolHook(Hook):
                    selection_seconds=round(getattr(self, '_selection_seconds', 0.0), 2),
                    strategy=self.label, seed=self.seed,
                    added_boxes_per_class=self._boxes_per_class(self.pool.history[-1]['added']))
-        row.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+        scalars, class_ap = split_class_metrics(metrics, self.dataset.metainfo.get('classes', ()))
+        row.update(scalars)
+        if class_ap:
+            row['class_ap'] = class_ap
         if self.health:
             row.update(self.selector.health(runner, self.pool, self.health))
         return row

@@ -84,7 +84,7 @@ def convert_schedulers(runner, cycles, epochs_per_cycle, iters_per_cycle):
     if not (iters_per_cycle and converted and isinstance(loop, EpochBasedTrainLoop)):
         return
     epochs = cycle_epochs(loop, cycles, epochs_per_cycle)
-    if iters_per_cycle % epochs:
+    if not epochs or iters_per_cycle % epochs:
         return  # refused in before_train (set_cycle_schedule)
     for scheduler in param_schedulers(runner):
         for group in scheduler.optimizer.param_groups:

@@ -25,7 +25,8 @@ def run_meta(hook, runner):
     """The protocol of ``hook``'s run: strategy, budget, cycle length, seed, pool, initial
     split, metric and model types."""
     model = unwrapped_model(runner)
-    return dict(label=hook.label, strategy=hook.strategy_cfg, budget=hook.budget,
+    return dict(label=hook.label, strategy=hook.strategy_cfg, selection=repr(hook.strategy),
+                budget=hook.budget,
                 cycles=hook.cycles, test_set=test_set(runner),
                 epochs_per_cycle=hook.epochs_per_cycle, iters_per_cycle=hook.iters_per_cycle,
                 seed=hook.seed, pool_size=len(hook.ids), pool_digest=hook.pool.digest,

@@ -55,8 +55,8 @@ class ConfidenceTokenSampler(BaseModule):
         if confidences not in CONFIDENCES:
             raise ValueError(f'sampler.confidences must be one of {CONFIDENCES}, '
                              f'got {confidences!r}')
-        if num_tokens is not None and not (isinstance(num_tokens, int) and
-                                           0 < num_tokens <= num_priors):
+        if num_tokens is not None and (isinstance(num_tokens, bool) or not (
+                isinstance(num_tokens, int) and 0 < num_tokens <= num_priors)):
             raise ValueError(f'sampler.num_tokens must be an integer in 1..num_priors='
                              f'{num_priors} or None, got {num_tokens!r}')
         self.num_priors, self.num_classes, self.batch_size = num_priors, num_classes, batch_size
