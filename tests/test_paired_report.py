@@ -152,3 +152,19 @@ def test_a_run_given_twice_is_refused_even_when_protocols_may_differ(tmp_path):
     (twice / 'al_results.json').write_text(open(os.path.join(paths[0], 'al_results.json')).read())
     with pytest.raises(SystemExit, match='give each run once'):
         al_report.main([*paths, str(twice), '--out', str(tmp_path / 'r'), '--allow-mixed'])
+
+
+def test_time_spent_per_method_counts_every_cycle_of_every_run(tmp_path):
+    paths = all_runs(tmp_path)
+    for k, path in enumerate(paths):
+        file = os.path.join(path, 'al_results.json')
+        run = json.load(open(file))
+        for r in run['cycles']:
+            r.update(train_seconds=100.0 * (k + 1), selection_seconds=10.0)
+        json.dump(run, open(file, 'w'))
+    al_report.main([*paths, '--out', str(tmp_path / 'r')])
+    cost = {c['method']: c for c in json.load(open(tmp_path / 'r.json'))['cost']}
+    # random: runs 1-3 (k = 0, 1, 2), taal: runs 4-6; three cycles each
+    assert cost['random']['train_seconds'] == pytest.approx(3 * 200.0)
+    assert cost['taal']['selection_seconds'] == pytest.approx(30.0)
+    assert cost['taal']['total_hours'] == pytest.approx(3 * (3 * 500.0 + 30.0) / 3600)

@@ -7,8 +7,8 @@ Runs are grouped by method label. Writes OUT.md, OUT.json and OUT.png: mean ± s
 labelled-set size; AUBC per method; for every method the paired per-seed AUBC
 difference against --reference (mean, 95 % t-interval, wins / losses), against labelled
 images and against labelled boxes (over the box range all runs share, interpolated);
-sampler health per cycle; the classes of the boxes each method added (and each class's
-AP where the metric gives it). Refuses truncated runs and a method's seed given twice,
+sampler health per cycle; the time each method's runs spent; the classes of the boxes
+each method added (and each class's AP where the metric gives it). Refuses truncated runs and a method's seed given twice,
 and runs of different protocols or unequal seed sets unless --allow-mixed.
 """
 import argparse
@@ -21,6 +21,7 @@ from taal_det.evaluation.paired import (markdown_paired, mean_box_curves, paired
                                         run_areas, shared_range)
 from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_protocols,
                                         check_runs, class_summary, class_table,
+                                        cost_summary, cost_table,
                                         health_summary, health_table, load_run,
                                         markdown_report, plot_report, summarise,
                                         varied_settings)
@@ -78,6 +79,10 @@ def main(argv=None):
     if result['health']:
         sections.append('Sampler health per cycle (means over seeds):\n\n' +
                         health_table(result['health']))
+    result['cost'] = cost_summary(runs)
+    sections.append('Time spent (wall seconds of the runs as they ran; a run that continued '
+                    "another's cycle 0 counts only its own cycles):\n\n" +
+                    cost_table(result['cost']))
     if result['classes']:
         sections.append('Boxes per class of the images each method added per cycle (means '
                         "over seeds; after ' / ': the class's AP at that cycle where the "

@@ -223,6 +223,31 @@ def class_table(summary):
     return '\n'.join(lines)
 
 
+def cost_summary(runs):
+    """Per method, the seconds its runs spent (means over seeds): training with the
+    cycle-end validation, selection (scoring and the rule) and the sampler-health pass.
+    A run that continued another's cycle 0 counts only what it trained itself."""
+    spent = defaultdict(list)
+    for run in runs:
+        rows = run['cycles']
+        spent[method_label(run)].append(
+            {k: sum(r.get(k) or 0.0 for r in rows)
+             for k in ('train_seconds', 'selection_seconds', 'health_seconds')})
+    return [dict(method=label, runs=len(v), **{k: statistics.mean(x[k] for x in v)
+                                               for k in v[0]},
+                 total_hours=sum(sum(x.values()) for x in v) / 3600)
+            for label, v in sorted(spent.items())]
+
+
+def cost_table(summary):
+    lines = ['| method | train + validation, s per run | selection, s | sampler health, s '
+             '| runs | all runs, CPU hours |', '|---|---|---|---|---|---|']
+    lines += [f"| {c['method']} | {c['train_seconds']:.0f} | {c['selection_seconds']:.0f} | "
+              f"{c['health_seconds']:.0f} | {c['runs']} | {c['total_hours']:.2f} |"
+              for c in summary]
+    return '\n'.join(lines)
+
+
 def plot_report(path, summary, box_curves=None, metric='mAP', title=None):
     """Mean curves (± std bands) against labelled images; beside them, when given, the
     mean curves against labelled boxes ({label: (xs, mean ys)})."""
