@@ -1,4 +1,6 @@
-"""Compare active-learning runs: mean +- std per labelled-set size, AUBC, one plot."""
+"""Compare active-learning runs: the checks before comparing (truncated or duplicate runs,
+protocol differences), mean +- std per labelled-set size, AUBC, sampler-health,
+per-class and time-spent summaries, one plot."""
 import json
 import os
 import statistics
@@ -55,10 +57,10 @@ def load_run(path):
 
 
 def check_protocols(runs, vary=()):
-    """Same pool, test set, budget and initial size everywhere; same initial split for
-    runs of the same seed. Raises :class:`ProtocolMismatch` naming the difference.
-    ``vary``: settings of ``SHARED`` an ablation compares, which may differ between
-    methods but not within one."""
+    """Every ``SHARED`` setting equal (those in ``vary``, which an ablation compares,
+    only within a method), one selection rule per method, one initial split per seed,
+    equal seed sets and initial sizes; truncated or duplicate runs refused
+    (:func:`check_runs`). Raises :class:`ProtocolMismatch` naming the difference."""
     check_runs(runs)
     unknown = set(vary) - set(SHARED)
     if unknown:
