@@ -99,6 +99,22 @@ def test_ll4al_alias_wraps_the_bare_detector_in_a_loss_prediction_model():
     assert al_train.find_pool_hook(cfg)['strategy'] == dict(type='LossPredictionStrategy')
 
 
+def test_ll4al_trains_its_loss_module_at_the_original_rate_unless_the_config_says():
+    from mmengine.optim import build_optim_wrapper
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'll4al']))
+    model = MODELS.build(cfg.model)
+    rates = {id(p): group['lr'] for group in build_optim_wrapper(
+        model, cfg.optim_wrapper).optimizer.param_groups for p in group['params']}
+    assert {round(rates[id(p)], 9) for p in model.loss_module.parameters()} == {1e-3}
+    assert {rates[id(p)] for p in model.detector.parameters() if p.requires_grad} == {0.05}
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    cfg.optim_wrapper.paramwise_cfg = dict(custom_keys=dict(loss_module=dict(lr_mult=0.5)))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'll4al']))
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.loss_module == dict(lr_mult=0.5)
+
+
 @pytest.mark.parametrize('name, size, params', [('voc_ssd_conf_taal.py', 300, 50.6),
                                                 ('demo/fashion_lite0_conf_taal.py', 128, None)])
 def test_confidence_sampler_configs_fit_their_heads(name, size, params):

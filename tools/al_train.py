@@ -26,6 +26,9 @@ STRATEGY_ALIASES = {'taal': 'TAALStrategy', 'jls': 'TAALStrategy',
 # trains TAAL's joint model but selects at random.
 JOINT = ('taal', 'jls', 'taal-random')
 LL4AL_DETACH = 0.6  # the loss module's features are detached from 60 % of each cycle on
+# The loss module's learning rate at most: the original's SSD rate (at the demos' 0.05 the
+# module's predictions diverge within an epoch; docs/method.md).
+LL4AL_MODULE_LR = 1e-3
 
 
 def positive_int(text):
@@ -125,6 +128,16 @@ def apply_strategy(cfg, hook, name, options=None):
         hook['strategy'] = dict(options or {}, type=strategy)
 
 
+def cap_loss_module_lr(cfg):
+    """Train the loss module at min(lr, LL4AL_MODULE_LR), unless the config sets its rate."""
+    lr = cfg.optim_wrapper.get('optimizer', {}).get('lr')
+    if lr and lr > LL4AL_MODULE_LR:
+        paramwise = cfg.optim_wrapper.get('paramwise_cfg') or {}
+        keys = paramwise.get('custom_keys') or {}
+        keys.setdefault('loss_module', dict(lr_mult=LL4AL_MODULE_LR / lr))
+        cfg.optim_wrapper.paramwise_cfg = dict(paramwise, custom_keys=keys)
+
+
 def apply_overrides(cfg, args):
     hook = find_pool_hook(cfg)
     old_cycles = hook.get('cycles')
@@ -140,6 +153,8 @@ def apply_overrides(cfg, args):
     if args.strategy == 'll4al' and cfg.model.get('detach_from_epoch') is None:
         per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
         cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * (args.epochs_per_cycle or per_cycle))
+    if args.strategy == 'll4al':
+        cap_loss_module_lr(cfg)
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:
