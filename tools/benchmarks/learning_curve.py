@@ -7,8 +7,8 @@ a cycle of T iterations train the detector to its plateau?
 Each (size, T) is one single-cycle run of ``al_train.py --strategy random`` under the
 comparison's schedule (``--epochs-per-cycle`` epochs of T / epochs iterations, the
 learning rate divided by 10 at ``--milestone``), on a seeded random labelled set of that
-size; a size equal to the pool is the whole pool (the ceiling active learning works
-under). Results go to ``docs/results/NAME/`` (committed; reruns skip what is there) with
+size; a size of the pool or more trains on all of the pool but one image (the ceiling
+active learning works under: the pool keeps one image unlabelled). Results go to ``docs/results/NAME/`` (committed; reruns skip what is there) with
 a table ``curve.md`` and ``curve.json``.
 """
 import argparse
@@ -70,7 +70,8 @@ def main():
     args.budget = 1
     os.makedirs(results, exist_ok=True)
     root = make_data(args)
-    for size in args.sizes:
+    sizes = sorted({min(size, args.trainval - 1) for size in args.sizes})
+    for size in sizes:
         for iters in args.iters:
             kept = os.path.join(results, f'size{size}_iters{iters}.json')
             if not complete(kept):
