@@ -71,6 +71,17 @@ def test_the_order_of_the_batch_matters():
     assert not torch.allclose(sampler(x[perm])[0], sampler(x)[0][perm], atol=1e-4)
 
 
+def test_without_the_transformer_each_image_scores_on_its_own():
+    torch.manual_seed(0)
+    sampler = ConfidenceTokenSampler(num_priors=6, num_classes=3, batch_size=4, embed_dims=8,
+                                     num_heads=5, depth=0).eval()  # no heads to divide
+    x, perm = torch.randn(4, 6, 3), torch.tensor([2, 0, 3, 1])
+    assert torch.allclose(sampler(x[perm])[0], sampler(x)[0][perm], atol=1e-6)
+    assert not any(n.startswith('transformer') for n, _ in sampler.named_parameters())
+    with pytest.raises(ValueError, match='depth must be an integer >= 0'):
+        ConfidenceTokenSampler(num_priors=6, num_classes=3, batch_size=4, depth=-1)
+
+
 @pytest.mark.parametrize('detach_head, reaches', [(True, False), (False, True)])
 def test_which_gradients_reach_the_detector(detach_head, reaches):
     model = build(conf_taal_cfg(detach_head=detach_head))

@@ -110,9 +110,22 @@ def test_ll4al_trains_its_loss_module_at_the_original_rate_unless_the_config_say
     assert {round(rates[id(p)], 9) for p in model.loss_module.parameters()} == {1e-3}
     assert {rates[id(p)] for p in model.detector.parameters() if p.requires_grad} == {0.05}
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
-    cfg.optim_wrapper.paramwise_cfg = dict(custom_keys=dict(loss_module=dict(lr_mult=0.5)))
+    cfg.optim_wrapper.paramwise_cfg = dict(norm_decay_mult=0.0, custom_keys=dict(
+        loss_module=dict(lr_mult=0.5), neck=dict(decay_mult=0.0)))
     al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'll4al']))
-    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.loss_module == dict(lr_mult=0.5)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0, custom_keys=dict(
+        loss_module=dict(lr_mult=0.5), neck=dict(decay_mult=0.0)))
+    # A config that is a LossPredictionDetector already, under its own strategy, gets the
+    # cap too (a decay_mult of its own stays); a rate at or under 1e-3 is left alone.
+    for lr, expected in ((0.05, dict(decay_mult=0.0, lr_mult=0.02)), (1e-3, dict(decay_mult=0.0))):
+        cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+        cfg.model = dict(type='LossPredictionDetector', detector=cfg.model.detector,
+                         loss_module=dict(type='LossPredictionModule', in_channels=[1]))
+        cfg.optim_wrapper.optimizer.lr = lr
+        cfg.optim_wrapper.paramwise_cfg = dict(custom_keys=dict(loss_module=dict(decay_mult=0.0)))
+        al_train.apply_overrides(cfg, al_train.parse_args(['x.py']))
+        module = cfg.optim_wrapper.paramwise_cfg.custom_keys.loss_module
+        assert dict(module) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize('name, size, params', [('voc_ssd_conf_taal.py', 300, 50.6),

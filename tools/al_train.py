@@ -129,13 +129,16 @@ def apply_strategy(cfg, hook, name, options=None):
 
 
 def cap_loss_module_lr(cfg):
-    """Train the loss module at min(lr, LL4AL_MODULE_LR), unless the config sets its rate."""
+    """Train a LossPredictionDetector's module at min(lr, LL4AL_MODULE_LR), unless the
+    config gives the module its own ``lr_mult``."""
     lr = cfg.optim_wrapper.get('optimizer', {}).get('lr')
-    if lr and lr > LL4AL_MODULE_LR:
-        paramwise = cfg.optim_wrapper.get('paramwise_cfg') or {}
-        keys = paramwise.get('custom_keys') or {}
-        keys.setdefault('loss_module', dict(lr_mult=LL4AL_MODULE_LR / lr))
-        cfg.optim_wrapper.paramwise_cfg = dict(paramwise, custom_keys=keys)
+    if cfg.model.get('type') != 'LossPredictionDetector' or not lr or lr <= LL4AL_MODULE_LR:
+        return
+    paramwise = cfg.optim_wrapper.get('paramwise_cfg') or {}
+    keys = dict(paramwise.get('custom_keys') or {})
+    module = dict(keys.get('loss_module') or {})
+    module.setdefault('lr_mult', LL4AL_MODULE_LR / lr)
+    cfg.optim_wrapper.paramwise_cfg = dict(paramwise, custom_keys=dict(keys, loss_module=module))
 
 
 def apply_overrides(cfg, args):
@@ -153,8 +156,7 @@ def apply_overrides(cfg, args):
     if args.strategy == 'll4al' and cfg.model.get('detach_from_epoch') is None:
         per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
         cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * (args.epochs_per_cycle or per_cycle))
-    if args.strategy == 'll4al':
-        cap_loss_module_lr(cfg)
+    cap_loss_module_lr(cfg)
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:

@@ -35,6 +35,8 @@ class ConfidenceTokenSampler(BaseModule):
         detach_head: stop the BCE at the head's outputs (default), so the detector
             trains exactly as the bare detector on the labelled images; ``False`` lets it
             reach the classification head and the backbone.
+        depth: transformer layers; ``0`` drops the transformer (an ablation, not the
+            paper's: the discriminator reads each image's own confidences).
         num_tokens: ``None`` (the paper: one token per prior), or average the priors, in
             mmdet's prior order, into this many tokens (``adaptive_avg_pool1d``): the
             attention holds num_tokens^2 instead of num_priors^2 scores per head and the
@@ -49,7 +51,9 @@ class ConfidenceTokenSampler(BaseModule):
                  detach_head=True, num_tokens=None, init_cfg=None):
         super().__init__(init_cfg)
         width = num_classes * batch_size
-        if width % num_heads:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f'sampler.depth must be an integer >= 0, got {depth!r}')
+        if depth and width % num_heads:
             raise ValueError(f'sampler: num_heads={num_heads} does not divide num_classes x '
                              f'batch_size = {num_classes} x {batch_size} = {width}')
         if confidences not in CONFIDENCES:
@@ -62,7 +66,8 @@ class ConfidenceTokenSampler(BaseModule):
         self.num_priors, self.num_classes, self.batch_size = num_priors, num_classes, batch_size
         self.confidences, self.detach_head = confidences, detach_head
         self.num_tokens = num_tokens
-        self.transformer = _encoder(width, num_heads, mlp_ratio, depth, dropout)
+        self.transformer = (_encoder(width, num_heads, mlp_ratio, depth, dropout) if depth
+                            else nn.Identity())
         self.first = nn.Linear((num_tokens or num_priors) * num_classes, embed_dims)
         self.discriminator = nn.Sequential(
             nn.ReLU(inplace=True), nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),

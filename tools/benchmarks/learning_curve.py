@@ -8,8 +8,9 @@ Each (size, T) is one single-cycle run of ``al_train.py --strategy random`` unde
 comparison's schedule (``--epochs-per-cycle`` epochs of T / epochs iterations, the
 learning rate divided by 10 at ``--milestone``), on a seeded random labelled set of that
 size; a size of the pool or more trains on all of the pool but one image (the ceiling
-active learning works under: the pool keeps one image unlabelled). Results go to ``docs/results/NAME/`` (committed; reruns skip what is there) with
-a table ``curve.md`` and ``curve.json``.
+active learning works under: ``PoolState`` keeps at least one image unlabelled). Results
+go to ``docs/results/NAME/`` (committed; reruns skip what is there) with a table
+``curve.md`` and ``curve.json``.
 """
 import argparse
 import json
@@ -70,7 +71,9 @@ def main():
     args.budget = 1
     os.makedirs(results, exist_ok=True)
     root = make_data(args)
-    sizes = sorted({min(size, args.trainval - 1) for size in args.sizes})
+    with open(os.path.join(root, 'ImageSets', 'Main', 'trainval.txt')) as f:
+        pool = len(f.read().split())
+    sizes = sorted({min(size, pool - 1) for size in args.sizes})
     for size in sizes:
         for iters in args.iters:
             kept = os.path.join(results, f'size{size}_iters{iters}.json')

@@ -18,7 +18,8 @@ import sys
 from collections import defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, 'tools', 'data'))
+sys.path[:0] = [os.path.join(ROOT, 'tools', 'data'), os.path.join(ROOT, 'tools')]
+from al_train import positive_int  # noqa: E402
 from make_fashion_scenes import build as build_scenes  # noqa: E402
 
 CONFIG = os.path.join(ROOT, 'configs', 'demo', 'fashion_lite0_taal.py')
@@ -39,10 +40,14 @@ def epoch_means(work_dir, key='sampler_bce'):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True)
+    parser.add_argument('--config', type=os.path.abspath, default=CONFIG,
+                        help='a TAAL config (default: the demo)')
     parser.add_argument('--data', default='data/fashion_scenes_compare')
     parser.add_argument('--data-seed', type=int, default=0)
     parser.add_argument('--initial', type=int, default=300)
     parser.add_argument('--epochs', type=int, default=20)
+    parser.add_argument('--iters-per-cycle', type=positive_int,
+                        help='default: epochs of one pass over the labelled images')
     parser.add_argument('--milestone', type=int, default=15)
     parser.add_argument('--seed', type=int, default=100)
     parser.add_argument('--cfg-options', nargs='*', default=[])
@@ -50,7 +55,8 @@ def main():
     build_scenes(args.data, 1000, 300, 128, (1, 4), seed=args.data_seed)
     root = os.path.abspath(args.data) + '/'
     if not os.path.exists(os.path.join(args.out, 'al_results.json')):
-        cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), CONFIG,
+        cycle = ['--iters-per-cycle', str(args.iters_per_cycle)] if args.iters_per_cycle else []
+        cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), args.config, *cycle,
                '--work-dir', args.out, '--cycles', '1', '--budget', '1', '--seed',
                str(args.seed), '--initial-size', str(args.initial), '--epochs-per-cycle',
                str(args.epochs), '--cfg-options', f'train_dataloader.dataset.data_root={root}',
