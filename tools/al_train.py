@@ -27,7 +27,7 @@ STRATEGY_ALIASES = {'taal': 'TAALStrategy', 'jls': 'TAALStrategy',
 JOINT = ('taal', 'jls', 'taal-random')
 LL4AL_DETACH = 0.6  # the loss module's features are detached from 60 % of each cycle on
 # The loss module's learning rate at most: the original's SSD rate (at the demos' 0.05 the
-# module's predictions diverge within an epoch; docs/method.md).
+# module's predictions reach NaN in the third epoch; docs/method.md).
 LL4AL_MODULE_LR = 1e-3
 
 

@@ -30,6 +30,7 @@ from mmdet.registry import DATASETS, MODELS  # noqa: E402
 from mmdet.utils import register_all_modules  # noqa: E402
 
 import taal_det  # noqa: E402,F401
+from taal_det.checkpoint_compat import load_local_checkpoint  # noqa: E402
 from taal_det.evaluation.sampler_health import roc_auc  # noqa: E402
 from taal_det.models.confidence_sampler import (  # noqa: E402
     ConfidenceTokenSampler, head_confidences)
@@ -44,8 +45,7 @@ def cached_confidences(run, data_root, epoch):
         return torch.load(cache)
     cfg = Config.fromfile(CONFIG)
     model = MODELS.build(cfg.model).eval()
-    state = torch.load(os.path.join(run, f'epoch_{epoch}.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = load_local_checkpoint(os.path.join(run, f'epoch_{epoch}.pth'), 'cpu')['state_dict']
     model.load_state_dict({k: v for k, v in state.items()
                            if k.startswith(('detector.', 'data_preprocessor.'))}, strict=False)
     out = {}
