@@ -70,13 +70,13 @@ class NormedInputs(ConfidenceTokenSampler):
 
     def __init__(self, norm, **kwargs):
         super().__init__(**kwargs)
-        self.norm = norm
+        self.norm, self.softmax = norm, self.confidences == 'softmax'
+        self.confidences = 'logits'  # the parent takes the normalised inputs as they are
         self.bn = torch.nn.BatchNorm1d(self.num_priors * self.num_classes, affine=False)
 
     def forward(self, confidences):
-        b, p, c = confidences.shape
-        x = confidences.softmax(-1) if self.confidences == 'softmax' else confidences
-        flat = x.reshape(b, p * c)
+        x = confidences.softmax(-1) if self.softmax else confidences
+        flat = x.flatten(1)
         if self.norm == 'bn':
             flat = self.bn(flat)
         elif self.training:
@@ -86,10 +86,7 @@ class NormedInputs(ConfidenceTokenSampler):
             flat = flat - mean
         else:
             flat = flat - self.bn.running_mean
-        tokens = flat.reshape(b, p, c).permute(1, 0, 2).reshape(p, b * c)
-        mixed = self.transformer(tokens[None])[0]
-        hidden = self.first(mixed.reshape(p, b, c).permute(1, 0, 2).reshape(b, p * c))
-        return self.discriminator(hidden).squeeze(1), hidden
+        return super().forward(flat.reshape(x.shape))
 
 
 def build_sampler(opts, shape):
@@ -154,6 +151,11 @@ def diagnose(variant, labelled, unlabelled, test):
           f'{float(pool_scores.max() - pool_scores.min()):.2g}', flush=True)
 
 
+def top_foreground(confidences, k=20):
+    """Per image: the mean of its k highest foreground probabilities (background last)."""
+    return confidences.softmax(-1)[..., :-1].max(-1).values.topk(k, -1).values.mean(-1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--run', required=True, help='an al_train.py work dir (TAAL, scenes)')
@@ -169,8 +171,7 @@ def main():
         chosen = set(f.read().split())
     mask = torch.tensor([i in chosen for i in ids])
     labelled, unlabelled = confidences[mask], confidences[~mask]
-    top = confidences.softmax(-1)[..., :-1].max(-1).values.topk(20, -1).values.mean(-1)
-    top_test = data['test'][1].softmax(-1)[..., :-1].max(-1).values.topk(20, -1).values.mean(-1)
+    top, top_test = (top_foreground(x) for x in (confidences, data['test'][1]))
     print(f'{len(labelled)} labelled, {len(unlabelled)} unlabelled; AUC of the mean of the 20 '
           f'highest foreground probabilities: labelled vs unlabelled '
           f'{roc_auc(top[mask].tolist(), top[~mask].tolist()):.3f}, unlabelled vs test '
