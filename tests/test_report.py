@@ -7,6 +7,7 @@ import pytest
 from taal_det.evaluation import aubc, markdown_table
 from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, load_run,
                                         markdown_report, summarise)
+from taal_det.pool import pool_digest
 from taal_testing import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -21,11 +22,11 @@ def test_aubc_is_the_normalised_trapezoid_area():
 
 
 def make_run(tmp_path, label, seed, maps, initial=('a', 'b'), budget=2, pool='p1',
-             warm_start=False):
+             warm_start=False, test_set=None):
     folder = tmp_path / f'{label}_{seed}'
     folder.mkdir()
     meta = dict(label=label, strategy=dict(type=label), seed=seed, budget=budget,
-                pool_digest=pool, test_set=dict(images=10, ann_file='t.txt'),
+                pool_digest=pool, test_set=test_set or dict(images=10, ann_file='t.txt'),
                 initial=dict(ids=list(initial)), warm_start=warm_start)
     cycles = [dict(cycle=i, labelled_images=2 + budget * i, mAP=m) for i, m in enumerate(maps)]
     (folder / 'al_results.json').write_text(json.dumps(dict(meta=meta, cycles=cycles)))
@@ -58,6 +59,42 @@ def test_refuses_runs_of_different_protocols(tmp_path, change, message):
         al_report.main([a, b, '--out', str(tmp_path / 'r')])
     al_report.main([a, b, '--out', str(tmp_path / 'r'), '--allow-mixed'])
     assert os.path.getsize(str(tmp_path / 'r.png')) > 1000
+
+
+def test_a_test_set_is_identified_by_its_images_not_its_folder(tmp_path):
+    def lists(*contents):
+        paths = []
+        for i, text in enumerate(contents):
+            (tmp_path / f'copy{i}').mkdir()
+            paths.append(tmp_path / f'copy{i}' / 'test.txt')
+            paths[-1].write_text(text)
+        return [str(p) for p in paths]
+
+    def compare(a, b):
+        (tmp_path / 'runs').mkdir()
+        try:
+            check_protocols([load_run(make_run(tmp_path / 'runs', 'taal', 0, [0.1], test_set=a)),
+                             load_run(make_run(tmp_path / 'runs', 'random', 0, [0.2],
+                                               test_set=b))])
+        finally:
+            for child in (tmp_path / 'runs').iterdir():
+                (child / 'al_results.json').unlink()
+                child.rmdir()
+            (tmp_path / 'runs').rmdir()
+
+    *same, other = lists('t1\nt2\n', 't2\nt1\n\n', 't1\nt3\n')
+    digest = pool_digest(['t1', 't2'])
+    compare(dict(images=2, ann_file=same[0]), dict(images=2, ann_file=same[1]))  # older runs
+    compare(dict(images=2, ann_file='/gone/test.txt', digest=digest),
+            dict(images=2, ann_file=same[0]))
+    for a, b in [(dict(images=2, ann_file=same[0]), dict(images=2, ann_file=other)),
+                 (dict(images=2, ann_file='/a/test.txt', digest=digest),
+                  dict(images=2, ann_file='/b/test.txt', digest=pool_digest(['t1', 't3']))),
+                 (dict(images=2, ann_file='/a/test.txt'), dict(images=2, ann_file='/b/test.txt')),
+                 (dict(images=2, ann_file='/a/test.txt', digest=digest),
+                  dict(images=3, ann_file='/b/test.txt', digest=digest))]:
+        with pytest.raises(ProtocolMismatch, match='differ in test_set'):
+            compare(a, b)
 
 
 def test_per_run_table_lists_every_cycle():

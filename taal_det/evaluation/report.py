@@ -6,6 +6,7 @@ import os
 import statistics
 from collections import defaultdict
 
+from taal_det.pool import pool_digest
 from .results import aubc, save_figure
 
 # What every compared run must share (the cycle length is epochs and iterations per cycle).
@@ -98,13 +99,31 @@ def check_protocols(runs, vary=()):
 
 def _same(key, a, b):
     """Equal settings; runs that recorded the detector's class only (older runs) match
-    the same class recorded with its parts; a missing selection rule matches any."""
+    the same class recorded with its parts; a missing selection rule matches any; test
+    sets are the same images, wherever their folder."""
     if key == 'detector' and isinstance(a, str) and isinstance(b, str) and \
             ('(' in a) != ('(' in b):
         return a.partition('(')[0] == b.partition('(')[0]
     if key == 'selection' and (a is None or b is None):
         return True
+    if key == 'test_set' and isinstance(a, dict) and isinstance(b, dict):
+        digests = test_set_digest(a), test_set_digest(b)
+        if None not in digests:
+            return a.get('images') == b.get('images') and digests[0] == digests[1]
     return a == b
+
+
+def test_set_digest(test_set):
+    """The recorded digest of a test set's image ids; for runs that recorded only the
+    path, the digest of the ids a VOC list file (one id per line) still at that path
+    holds; else None (then the paths are compared)."""
+    if test_set.get('digest'):
+        return test_set['digest']
+    path = test_set.get('ann_file')
+    if not (isinstance(path, str) and path.endswith('.txt') and os.path.isfile(path)):
+        return None
+    with open(path) as f:
+        return pool_digest(line.strip() for line in f if line.strip())
 
 
 def varied_settings(runs, vary):

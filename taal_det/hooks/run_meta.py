@@ -1,14 +1,21 @@
 """What a run records about its protocol in ``al_results.json`` (``meta``): the settings
 ``tools/al_report.py`` checks before it compares runs."""
+from taal_det.pool import pool_digest
 from .restart import unwrapped_model
 
 
 def test_set(runner):
-    """The validation set's size and annotation file, or None without validation."""
+    """The validation set's size, annotation file and a digest of its image ids (what
+    identifies it across machines and folders; None where a dataset gives no ids), or
+    None without validation."""
     if runner.val_loop is None:
         return None
     dataset = runner.val_dataloader.dataset
-    return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None))
+    ids = [dataset.get_data_info(i).get('img_id') for i in range(len(dataset))] \
+        if hasattr(dataset, 'get_data_info') else [None]
+    digest = None if None in ids else pool_digest(str(i) for i in ids)
+    return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None),
+                digest=digest)
 
 
 def detector_type(model):
