@@ -50,6 +50,14 @@ def table(rows, sizes, iters):
     return '\n'.join(lines) + '\n'
 
 
+def run_sizes(requested, root):
+    """The labelled-set sizes to train, sorted, once each: a size of the pool (the
+    dataset's trainval list) or more is the pool but one image."""
+    with open(os.path.join(root, 'ImageSets', 'Main', 'trainval.txt')) as f:
+        pool = len(f.read().split())
+    return sorted({min(size, pool - 1) for size in requested})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--name', required=True)
@@ -71,10 +79,7 @@ def main():
     args.budget = 1
     os.makedirs(results, exist_ok=True)
     root = make_data(args)
-    with open(os.path.join(root, 'ImageSets', 'Main', 'trainval.txt')) as f:
-        pool = len(f.read().split())
-    sizes = sorted({min(size, pool - 1) for size in args.sizes})
-    for size in sizes:
+    for size in run_sizes(args.sizes, root):
         for iters in args.iters:
             kept = os.path.join(results, f'size{size}_iters{iters}.json')
             if not complete(kept):

@@ -37,7 +37,21 @@ def epoch_means(work_dir, key='sampler_bce'):
     return {e: sum(v) / len(v) for e, v in sorted(values.items())}
 
 
-def main():
+def train_command(args, root):
+    """The ``al_train.py`` command of the probe's one cycle on the data at ``root``."""
+    cycle = ['--iters-per-cycle', str(args.iters_per_cycle)] if args.iters_per_cycle else []
+    return [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), args.config, *cycle,
+            '--work-dir', args.out, '--cycles', '1', '--budget', '1', '--seed',
+            str(args.seed), '--initial-size', str(args.initial), '--epochs-per-cycle',
+            str(args.epochs), '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}',
+            f'param_scheduler.1.milestones=[{args.milestone}]',
+            f'param_scheduler.1.end={args.epochs}', 'default_hooks.logger.interval=1',
+            *args.cfg_options]
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True)
     parser.add_argument('--config', type=os.path.abspath, default=CONFIG,
@@ -51,21 +65,16 @@ def main():
     parser.add_argument('--milestone', type=int, default=15)
     parser.add_argument('--seed', type=int, default=100)
     parser.add_argument('--cfg-options', nargs='*', default=[])
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main():
+    args = parse_args()
     build_scenes(args.data, 1000, 300, 128, (1, 4), seed=args.data_seed)
     root = os.path.abspath(args.data) + '/'
     if not os.path.exists(os.path.join(args.out, 'al_results.json')):
-        cycle = ['--iters-per-cycle', str(args.iters_per_cycle)] if args.iters_per_cycle else []
-        cmd = [sys.executable, os.path.join(ROOT, 'tools', 'al_train.py'), args.config, *cycle,
-               '--work-dir', args.out, '--cycles', '1', '--budget', '1', '--seed',
-               str(args.seed), '--initial-size', str(args.initial), '--epochs-per-cycle',
-               str(args.epochs), '--cfg-options', f'train_dataloader.dataset.data_root={root}',
-               f'val_dataloader.dataset.data_root={root}',
-               f'test_dataloader.dataset.data_root={root}',
-               f'param_scheduler.1.milestones=[{args.milestone}]',
-               f'param_scheduler.1.end={args.epochs}', 'default_hooks.logger.interval=1',
-               *args.cfg_options]
-        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run(train_command(args, root), check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
     with open(os.path.join(args.out, 'al_results.json')) as f:
         row = json.load(f)['cycles'][0]
     means = epoch_means(args.out)
