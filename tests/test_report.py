@@ -7,7 +7,7 @@ import pytest
 from taal_det.evaluation import aubc, markdown_table
 from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, load_run,
                                         markdown_report, summarise)
-from taal_det.pool import pool_digest
+from taal_det.hooks.run_meta import content_digest
 from taal_testing import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -61,40 +61,44 @@ def test_refuses_runs_of_different_protocols(tmp_path, change, message):
     assert os.path.getsize(str(tmp_path / 'r.png')) > 1000
 
 
-def test_a_test_set_is_identified_by_its_images_not_its_folder(tmp_path):
-    def lists(*contents):
-        paths = []
-        for i, text in enumerate(contents):
-            (tmp_path / f'copy{i}').mkdir()
-            paths.append(tmp_path / f'copy{i}' / 'test.txt')
-            paths[-1].write_text(text)
-        return [str(p) for p in paths]
+def test_a_test_set_is_its_images_wherever_its_folder(tmp_path):
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'test.txt').write_text('t1\nt2\n')
+    (tmp_path / 'copy').mkdir()
+    (tmp_path / 'copy' / 'test.txt').write_text('t1\nt2\n')
+    os.symlink(tmp_path / 'data', tmp_path / 'link')
+    data, link, copy = (str(tmp_path / d / 'test.txt') for d in ('data', 'link', 'copy'))
+    accepted = [
+        (dict(ann_file='/a/test.txt', digest='d1'), dict(ann_file='/b/test.txt', digest='d1')),
+        (dict(ann_file=data), dict(ann_file=link)),  # older runs: one file, two paths
+        (dict(ann_file='/a/test.txt'), dict(ann_file='/a/test.txt', digest='d1'))]
+    refused = [
+        (dict(ann_file='/a/test.txt', digest='d1'), dict(ann_file='/a/test.txt', digest='d2')),
+        (dict(ann_file=data), dict(ann_file=copy)),  # older runs: equal lists, not one file
+        (dict(ann_file='/a/test.txt'), dict(ann_file='/b/test.txt', digest='d1')),
+        (dict(ann_file='/a/test.txt', digest='d1', images=3),
+         dict(ann_file='/b/test.txt', digest='d1'))]
+    for i, (a, b) in enumerate(accepted + refused):
+        runs = [load_run(make_run(tmp_path, f'{method}{i}', 0, [0.1],
+                                  test_set=dict(dict(images=2), **test_set)))
+                for method, test_set in (('taal', a), ('random', b))]
+        if i < len(accepted):
+            check_protocols(runs)
+        else:
+            with pytest.raises(ProtocolMismatch, match='differ in test_set'):
+                check_protocols(runs)
 
-    def compare(a, b):
-        (tmp_path / 'runs').mkdir()
-        try:
-            check_protocols([load_run(make_run(tmp_path / 'runs', 'taal', 0, [0.1], test_set=a)),
-                             load_run(make_run(tmp_path / 'runs', 'random', 0, [0.2],
-                                               test_set=b))])
-        finally:
-            for child in (tmp_path / 'runs').iterdir():
-                (child / 'al_results.json').unlink()
-                child.rmdir()
-            (tmp_path / 'runs').rmdir()
 
-    *same, other = lists('t1\nt2\n', 't2\nt1\n\n', 't1\nt3\n')
-    digest = pool_digest(['t1', 't2'])
-    compare(dict(images=2, ann_file=same[0]), dict(images=2, ann_file=same[1]))  # older runs
-    compare(dict(images=2, ann_file='/gone/test.txt', digest=digest),
-            dict(images=2, ann_file=same[0]))
-    for a, b in [(dict(images=2, ann_file=same[0]), dict(images=2, ann_file=other)),
-                 (dict(images=2, ann_file='/a/test.txt', digest=digest),
-                  dict(images=2, ann_file='/b/test.txt', digest=pool_digest(['t1', 't3']))),
-                 (dict(images=2, ann_file='/a/test.txt'), dict(images=2, ann_file='/b/test.txt')),
-                 (dict(images=2, ann_file='/a/test.txt', digest=digest),
-                  dict(images=3, ann_file='/b/test.txt', digest=digest))]:
-        with pytest.raises(ProtocolMismatch, match='differ in test_set'):
-            compare(a, b)
+def test_a_content_digest_tells_same_named_images_apart():
+    def info(img_id, box=(1, 2, 3, 4), label=0):
+        return dict(img_id=img_id, width=8, height=8,
+                    instances=[dict(bbox=list(box), bbox_label=label)])
+    digest = content_digest([info('a'), info('b')])
+    assert content_digest([info('b'), info('a')]) == digest
+    for other in ([info('a'), info('b', box=(1, 2, 3, 5))], [info('a'), info('b', label=1)],
+                  [info('a'), info('c')]):
+        assert content_digest(other) != digest
+    assert content_digest([info('a'), info(None)]) is None
 
 
 def test_per_run_table_lists_every_cycle():

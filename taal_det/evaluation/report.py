@@ -6,7 +6,6 @@ import os
 import statistics
 from collections import defaultdict
 
-from taal_det.pool import pool_digest
 from .results import aubc, save_figure
 
 # What every compared run must share (the cycle length is epochs and iterations per cycle).
@@ -107,23 +106,22 @@ def _same(key, a, b):
     if key == 'selection' and (a is None or b is None):
         return True
     if key == 'test_set' and isinstance(a, dict) and isinstance(b, dict):
-        digests = test_set_digest(a), test_set_digest(b)
-        if None not in digests:
-            return a.get('images') == b.get('images') and digests[0] == digests[1]
+        return same_test_set(a, b)
     return a == b
 
 
-def test_set_digest(test_set):
-    """The recorded digest of a test set's image ids; for runs that recorded only the
-    path, the digest of the ids a VOC list file (one id per line) still at that path
-    holds; else None (then the paths are compared)."""
-    if test_set.get('digest'):
-        return test_set['digest']
-    path = test_set.get('ann_file')
-    if not (isinstance(path, str) and path.endswith('.txt') and os.path.isfile(path)):
-        return None
-    with open(path) as f:
-        return pool_digest(line.strip() for line in f if line.strip())
+def same_test_set(a, b):
+    """The same images: equal content digests where both runs recorded one; for older
+    runs, the same size and annotation file (the same path, or two paths to one file)."""
+    if a.get('digest') and b.get('digest'):
+        return a['images'] == b['images'] and a['digest'] == b['digest']
+    if a.get('images') != b.get('images'):
+        return False
+    paths = a.get('ann_file'), b.get('ann_file')
+    if paths[0] == paths[1]:
+        return True
+    return all(isinstance(p, str) and os.path.isfile(p) for p in paths) and \
+        os.path.samefile(*paths)
 
 
 def varied_settings(runs, vary):

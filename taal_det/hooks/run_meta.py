@@ -1,21 +1,36 @@
 """What a run records about its protocol in ``al_results.json`` (``meta``): the settings
 ``tools/al_report.py`` checks before it compares runs."""
-from taal_det.pool import pool_digest
+import hashlib
+import json
+
 from .restart import unwrapped_model
 
 
 def test_set(runner):
-    """The validation set's size, annotation file and a digest of its image ids (what
-    identifies it across machines and folders; None where a dataset gives no ids), or
-    None without validation."""
+    """The validation set's size, annotation file and a digest of its images' content
+    (what identifies it across machines and folders; None where a dataset gives no
+    ``img_id``), or None without validation."""
     if runner.val_loop is None:
         return None
     dataset = runner.val_dataloader.dataset
-    ids = [dataset.get_data_info(i).get('img_id') for i in range(len(dataset))] \
-        if hasattr(dataset, 'get_data_info') else [None]
-    digest = None if None in ids else pool_digest(str(i) for i in ids)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))] \
+        if hasattr(dataset, 'get_data_info') else []
     return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None),
-                digest=digest)
+                digest=content_digest(infos) if len(infos) == len(dataset) else None)
+
+
+def content_digest(infos):
+    """A short fingerprint of images by id, size and boxes with their labels (two scene
+    sets with the same image names but other pictures differ); None without ids."""
+    lines = []
+    for info in infos:
+        if info.get('img_id') is None:
+            return None
+        boxes = sorted((list(map(float, inst['bbox'])), int(inst['bbox_label']))
+                       for inst in info.get('instances', ()))
+        lines.append(json.dumps([str(info['img_id']), info.get('width'), info.get('height'),
+                                 boxes]))
+    return hashlib.sha1('\n'.join(sorted(lines)).encode()).hexdigest()[:12]
 
 
 def detector_type(model):
