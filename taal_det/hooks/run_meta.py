@@ -1,8 +1,8 @@
 """What a run records about its protocol in ``al_results.json`` (``meta``): the settings
 ``tools/al_report.py`` checks before it compares runs."""
-import hashlib
 import json
 
+from taal_det.pool import pool_digest
 from .restart import unwrapped_model
 
 
@@ -30,7 +30,7 @@ def content_digest(infos):
                        for inst in info.get('instances', ()))
         lines.append(json.dumps([str(info['img_id']), info.get('width'), info.get('height'),
                                  boxes]))
-    return hashlib.sha1('\n'.join(sorted(lines)).encode()).hexdigest()[:12]
+    return pool_digest(lines)
 
 
 def detector_type(model):
