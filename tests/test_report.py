@@ -1,13 +1,16 @@
+import itertools
 import json
 import os
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 from taal_det.evaluation import aubc, markdown_table
 from taal_det.evaluation.report import (ProtocolMismatch, check_protocols, load_run,
-                                        markdown_report, summarise)
-from taal_det.hooks.run_meta import content_digest
+                                        markdown_report, summarise,
+                                        varied_settings)
+from taal_det.hooks.run_meta import content_digest, describe_test_set
 from taal_testing import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -89,6 +92,27 @@ def test_a_test_set_is_its_images_wherever_its_folder(tmp_path):
                 check_protocols(runs)
 
 
+def test_the_test_set_check_does_not_depend_on_the_runs_order(tmp_path):
+    bridged = [dict(ann_file='/a/test.txt'), dict(ann_file='/a/test.txt', digest='d1'),
+               dict(ann_file='/b/test.txt', digest='d1')]  # the middle run ties the others
+    conflicting = [dict(ann_file='/a/test.txt'), dict(ann_file='/a/test.txt', digest='d1'),
+                   dict(ann_file='/a/test.txt', digest='d2')]
+    for name, sets in (('bridged', bridged), ('conflicting', conflicting)):
+        runs = [load_run(make_run(tmp_path, f'{name}{i}', 0, [0.1],
+                                  test_set=dict(images=2, **test_set)))
+                for i, test_set in enumerate(sets)]
+        for order in itertools.permutations(runs):
+            if name == 'bridged':
+                check_protocols(list(order))
+            else:
+                with pytest.raises(ProtocolMismatch, match=r'differ in test_set: \(2 images'):
+                    check_protocols(list(order))
+    assert varied_settings(runs, ['test_set'])[0] == (
+        'test_set: conflicting0 (2 images, ann_file /a/test.txt), conflicting1 (2 images, '
+        'digest d1, ann_file /a/test.txt), conflicting2 (2 images, digest d2, '
+        'ann_file /a/test.txt)')
+
+
 def test_a_content_digest_tells_same_named_images_apart():
     def info(img_id, box=(1, 2, 3, 4), label=0):
         return dict(img_id=img_id, width=8, height=8,
@@ -99,6 +123,18 @@ def test_a_content_digest_tells_same_named_images_apart():
                   [info('a'), info('c')]):
         assert content_digest(other) != digest
     assert content_digest([info('a'), info(None)]) is None
+
+
+def test_a_test_set_is_recorded_with_its_absolute_annotation_file(tmp_path, monkeypatch):
+    class Dataset(list):
+        ann_file = 'data/test.txt'  # relative, as a config's data_root often gives it
+        get_data_info = list.__getitem__
+    dataset = Dataset([dict(img_id='a', width=8, height=8, instances=[])])
+    runner = SimpleNamespace(val_loop=object(), val_dataloader=SimpleNamespace(dataset=dataset))
+    monkeypatch.chdir(tmp_path)
+    assert describe_test_set(runner) == dict(images=1, ann_file=str(tmp_path / 'data/test.txt'),
+                                             digest=content_digest(dataset))
+    assert describe_test_set(SimpleNamespace(val_loop=None)) is None
 
 
 def test_per_run_table_lists_every_cycle():

@@ -65,10 +65,14 @@ def check_protocols(runs, vary=()):
     unknown = set(vary) - set(SHARED)
     if unknown:
         raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
+    if 'test_set' not in vary:
+        check_test_sets(runs)
     first = runs[0]
     firsts = {method_label(first): first}
     for run in runs[1:]:
         for key in SHARED + ('selection',):
+            if key == 'test_set' and key not in vary:
+                continue
             within = key in vary or key == 'selection'  # a method's rule, across its seeds
             ref = firsts.setdefault(method_label(run), run) if within else first
             if not _same(key, run['meta'].get(key), ref['meta'].get(key)):
@@ -124,12 +128,52 @@ def same_test_set(a, b):
         os.path.samefile(*paths)
 
 
+def check_test_sets(runs):
+    """All runs on one test set, whatever their order: one size, at most one content
+    digest, and every run tied to the others by :func:`same_test_set` (an older run without
+    a digest joins through a run that recorded both its file and the digest)."""
+    sets = [run['meta'].get('test_set') for run in runs]
+    if not all(isinstance(s, dict) for s in sets):
+        pairs = [(run, runs[0]) for run, s in zip(runs, sets) if s != sets[0]]
+    else:
+        group = list(range(len(runs)))  # union-find over matching pairs
+
+        def root(i):
+            while group[i] != i:
+                i = group[i]
+            return i
+        for i in range(len(runs)):
+            for j in range(i):
+                if root(i) != root(j) and same_test_set(sets[i], sets[j]):
+                    group[root(i)] = root(j)
+        digests = {s['digest'] for s in sets if s.get('digest')}
+        pairs = [(run, runs[0]) for i, run in enumerate(runs) if root(i) != root(0)]
+        if len(digests) > 1:
+            pairs.append(next((a, b) for a, sa in zip(runs, sets) for b, sb in zip(runs, sets)
+                              if sa.get('digest') and sb.get('digest')
+                              and sa['digest'] != sb['digest']))
+    if pairs:
+        run, ref = pairs[0]
+        raise ProtocolMismatch(f"{run['path']} and {ref['path']} differ in test_set: "
+                               f"{_test_set_text(run)} vs {_test_set_text(ref)}")
+
+
+def _test_set_text(run):
+    test_set = run['meta'].get('test_set')
+    if not isinstance(test_set, dict):
+        return repr(test_set)
+    parts = [f'{test_set.get("images")} images'] + [
+        f'{k} {test_set[k]}' for k in ('digest', 'ann_file') if test_set.get(k) is not None]
+    return f'({", ".join(parts)})'
+
+
 def varied_settings(runs, vary):
     """'key: method value, ...' lines of the settings an ablation varies."""
     lines = []
     for key in vary:
-        values = {method_label(r): r['meta'].get(key) for r in runs}
-        lines.append(f'{key}: ' + ', '.join(f'{m} {v!r}' for m, v in sorted(values.items())))
+        values = {method_label(r): _test_set_text(r) if key == 'test_set' else
+                  repr(r['meta'].get(key)) for r in runs}
+        lines.append(f'{key}: ' + ', '.join(f'{m} {v}' for m, v in sorted(values.items())))
     return lines
 
 

@@ -27,7 +27,7 @@ from .drop_in import (check_hooks, check_train_loop, convert_schedulers, pool_da
 from .options import check_hook_options, check_inputs
 from .oracle import build_oracle
 from .restart import TrainingStart, unwrapped_model
-from .run_meta import run_meta
+from .run_meta import describe_test_set, run_meta
 from .sampler_health import SamplerHealth
 from .selection import PoolSelector, score_map
 from .train_loader import build_pool_loader, pool_sampler
@@ -112,6 +112,7 @@ class ActivePoolHook(Hook):
         check_inputs(runner, model, self.strategy, self.dataset, self.score_pipeline)
         self.index_of = {img_id: i for i, img_id in enumerate(self.ids)}
         self.seed = runner.seed if self.seed is None else self.seed
+        self.test_set = describe_test_set(runner)
         self.selector = PoolSelector(self.strategy, self.dataset, self.index_of, self.seed,
                                      self.subset, self.score_pipeline, self.score_batch_size,
                                      self.score_context, self.progress)

@@ -1,21 +1,23 @@
 """What a run records about its protocol in ``al_results.json`` (``meta``): the settings
 ``tools/al_report.py`` checks before it compares runs."""
 import json
+import os
 
 from taal_det.pool import pool_digest
 from .restart import unwrapped_model
 
 
-def test_set(runner):
-    """The validation set's size, annotation file and a digest of its images' content
-    (what identifies it across machines and folders; None where a dataset gives no
-    ``img_id``), or None without validation."""
+def describe_test_set(runner):
+    """The validation set's size, annotation file (absolute) and a digest of its images'
+    content (what identifies it across machines and folders; None where a dataset gives
+    no ``img_id``), or None without validation."""
     if runner.val_loop is None:
         return None
     dataset = runner.val_dataloader.dataset
     infos = [dataset.get_data_info(i) for i in range(len(dataset))] \
         if hasattr(dataset, 'get_data_info') else []
-    return dict(images=len(dataset), ann_file=getattr(dataset, 'ann_file', None),
+    ann_file = getattr(dataset, 'ann_file', None)
+    return dict(images=len(dataset), ann_file=os.path.abspath(ann_file) if ann_file else None,
                 digest=content_digest(infos) if len(infos) == len(dataset) else None)
 
 
@@ -45,11 +47,11 @@ def detector_type(model):
 
 def run_meta(hook, runner):
     """The protocol of ``hook``'s run: strategy, budget, cycle length, seed, pool, initial
-    split, metric and model types."""
+    split, test set (described once, before training), metric and model types."""
     model = unwrapped_model(runner)
     return dict(label=hook.label, strategy=hook.strategy_cfg, selection=repr(hook.strategy),
                 budget=hook.budget,
-                cycles=hook.cycles, test_set=test_set(runner),
+                cycles=hook.cycles, test_set=hook.test_set,
                 epochs_per_cycle=hook.epochs_per_cycle, iters_per_cycle=hook.iters_per_cycle,
                 seed=hook.seed, pool_size=len(hook.ids), pool_digest=hook.pool.digest,
                 initial=hook.pool.initial_dict(), subset=hook.subset,
