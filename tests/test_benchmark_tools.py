@@ -24,6 +24,11 @@ def test_a_size_of_the_pool_or_more_trains_the_pool_but_one_image(tmp_path):
     sizes = load('learning_curve').run_sizes
     assert sizes([50, 10, 39, 40], str(tmp_path)) == [10, 39]
     assert sizes([20], str(tmp_path)) == [20]
+    with pytest.raises(ValueError, match='at least 1'):
+        sizes([0, 10], str(tmp_path))
+    (lists / 'trainval.txt').write_text('tr_00000\n')
+    with pytest.raises(ValueError, match='pool of 1 images'):
+        sizes([10], str(tmp_path))
 
 
 def test_the_probe_trains_the_given_config_and_cycle_length(tmp_path):

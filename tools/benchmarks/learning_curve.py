@@ -52,9 +52,13 @@ def table(rows, sizes, iters):
 
 def run_sizes(requested, root):
     """The labelled-set sizes to train, sorted, once each: a size of the pool (the
-    dataset's trainval list) or more is the pool but one image."""
+    dataset's trainval list) or more is the pool but one image. Sizes below one, or a
+    pool of under two images, raise ``ValueError``."""
     with open(os.path.join(root, 'ImageSets', 'Main', 'trainval.txt')) as f:
         pool = len(f.read().split())
+    if pool < 2 or min(requested) < 1:
+        raise ValueError(f'sizes {requested} from a pool of {pool} images: each size must be '
+                         'at least 1 and the pool at least 2 (one stays unlabelled)')
     return sorted({min(size, pool - 1) for size in requested})
 
 
@@ -79,7 +83,11 @@ def main():
     args.budget = 1
     os.makedirs(results, exist_ok=True)
     root = make_data(args)
-    for size in run_sizes(args.sizes, root):
+    try:
+        sizes = run_sizes(args.sizes, root)
+    except ValueError as error:
+        parser.error(str(error))
+    for size in sizes:
         for iters in args.iters:
             kept = os.path.join(results, f'size{size}_iters{iters}.json')
             if not complete(kept):
