@@ -1,4 +1,5 @@
-"""A killed run resumes to the same result; two processes select what one selects."""
+"""A killed run resumes to the same result; two processes select what one selects, with
+the simulated oracle or a person's labels."""
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from scripted_annotator import annotate_voc, voc_pool
 from taal_testing import ROOT, cycle_schedules, scheduled_lrs, tiny_al_cfg
 
 AL_TRAIN = os.path.join(ROOT, 'tools', 'al_train.py')
@@ -147,6 +149,35 @@ def test_two_processes_select_the_same_split_as_one(scenes_root, tmp_path):
     assert len(state_two['history']) == 3
     assert state_one['labelled'] == state_two['labelled']
     assert state_one['history'] == state_two['history']  # same ids and same scores
+
+
+def test_two_processes_with_a_person_as_oracle_end_as_one_process_simulating(scenes_root,
+                                                                             tmp_path):
+    # As above, lr 0 and frozen BN; the query is written once, the stop after it and the
+    # resume reach both processes, and the labels read back are the simulation's.
+    simulated, work = str(tmp_path / 'simulated'), str(tmp_path / 'work')
+    al_train(write_cfg(tmp_path, 'simulated', data_root=scenes_root, cycles=3, lr=0.0,
+                       frozen_bn=True), simulated)
+    initial = os.path.join(simulated, 'pool', 'initial.json')
+    with open(initial) as f:
+        pool = voc_pool(scenes_root, str(tmp_path / 'pool'), json.load(f)['ids'])
+    cfg = tiny_al_cfg(scenes_root, None, cycles=3, lr=0.0, frozen_bn=True, oracle='files',
+                      initial_split=initial)
+    cfg.train_dataloader.dataset.update(type='PartlyAnnotatedVOCDataset', data_root=pool)
+    cfg.dump(str(tmp_path / 'files.py'))
+    printed = al_train(str(tmp_path / 'files.py'), work, launcher='pytorch')
+    state, rows = outcome(simulated)
+    history = state['history']
+    for cycle in (1, 2):
+        assert printed.rstrip().endswith('run the same command again with --resume')
+        with open(os.path.join(work, 'query', f'cycle_{cycle}', 'ids.txt')) as f:
+            ids = f.read().split()
+        assert ids == history[cycle]['added']
+        annotate_voc(scenes_root, pool, ids)
+        printed = al_train(str(tmp_path / 'files.py'), work, '--resume', launcher='pytorch')
+    files_state, files_rows = outcome(work)
+    assert (files_state['labelled'], files_state['history'], files_rows) == \
+        (state['labelled'], state['history'], rows)
 
 
 def test_fork_continues_another_runs_cycle_0_without_training_it_again(scenes_root, tmp_path):
