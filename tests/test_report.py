@@ -107,10 +107,26 @@ def test_the_test_set_check_does_not_depend_on_the_runs_order(tmp_path):
             else:
                 with pytest.raises(ProtocolMismatch, match=r'differ in test_set: \(2 images'):
                     check_protocols(list(order))
+    for order in itertools.permutations([load_run(make_run(tmp_path, 'one', i, [0.1],
+                                                           test_set=dict(images=2, **t)))
+                                         for i, t in enumerate(bridged)]):
+        check_protocols(list(order), vary=['test_set'])  # one method's seeds, bridged
     assert varied_settings(runs, ['test_set'])[0] == (
         'test_set: conflicting0 (2 images, ann_file /a/test.txt), conflicting1 (2 images, '
         'digest d1, ann_file /a/test.txt), conflicting2 (2 images, digest d2, '
         'ann_file /a/test.txt)')
+
+
+def test_runs_without_a_test_set_match_only_each_other(tmp_path):
+    def run(name, test_set):
+        run = load_run(make_run(tmp_path, name, 0, [0.1]))
+        run['meta']['test_set'] = test_set
+        return run
+    check_protocols([run('a', None), run('b', None)])
+    for pair in ([run('c', None), run('d', dict(images=10))],
+                 [run('e', dict(images=10)), run('f', None)]):
+        with pytest.raises(ProtocolMismatch, match='differ in test_set'):
+            check_protocols(pair)
 
 
 def test_a_content_digest_tells_same_named_images_apart():
@@ -134,6 +150,8 @@ def test_a_test_set_is_recorded_with_its_absolute_annotation_file(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert describe_test_set(runner) == dict(images=1, ann_file=str(tmp_path / 'data/test.txt'),
                                              digest=content_digest(dataset))
+    Dataset.ann_file = 's3://bucket/test.json'  # remote: kept as it is
+    assert describe_test_set(runner)['ann_file'] == 's3://bucket/test.json'
     assert describe_test_set(SimpleNamespace(val_loop=None)) is None
 
 

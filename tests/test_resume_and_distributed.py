@@ -153,8 +153,9 @@ def test_two_processes_select_the_same_split_as_one(scenes_root, tmp_path):
 
 def test_two_processes_with_a_person_as_oracle_end_as_one_process_simulating(scenes_root,
                                                                              tmp_path):
-    # As above, lr 0 and frozen BN; the query is written once, the stop after it and the
-    # resume reach both processes, and the labels read back are the simulation's.
+    # As above, lr 0 and frozen BN: the queries are the simulation's picks, both processes
+    # stop after each (one that went on would find no checked labels) and resume, and the
+    # run ends with the simulation's split, picks, scores and per-cycle rows.
     simulated, work = str(tmp_path / 'simulated'), str(tmp_path / 'work')
     al_train(write_cfg(tmp_path, 'simulated', data_root=scenes_root, cycles=3, lr=0.0,
                        frozen_bn=True), simulated)

@@ -65,13 +65,16 @@ def check_protocols(runs, vary=()):
     unknown = set(vary) - set(SHARED)
     if unknown:
         raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
-    if 'test_set' not in vary:
-        check_test_sets(runs)
+    groups = defaultdict(list)  # an ablation of test sets checks each method's runs alone
+    for run in runs:
+        groups[method_label(run) if 'test_set' in vary else None].append(run)
+    for group in groups.values():
+        check_test_sets(group)
     first = runs[0]
     firsts = {method_label(first): first}
     for run in runs[1:]:
         for key in SHARED + ('selection',):
-            if key == 'test_set' and key not in vary:
+            if key == 'test_set':
                 continue
             within = key in vary or key == 'selection'  # a method's rule, across its seeds
             ref = firsts.setdefault(method_label(run), run) if within else first

@@ -8,16 +8,18 @@ from .restart import unwrapped_model
 
 
 def describe_test_set(runner):
-    """The validation set's size, annotation file (absolute) and a digest of its images'
-    content (what identifies it across machines and folders; None where a dataset gives
-    no ``img_id``), or None without validation."""
+    """The validation set's size, annotation file (a local one made absolute) and a digest
+    of its images' content (what identifies it across machines and folders; None where a
+    dataset gives no ``img_id``), or None without validation."""
     if runner.val_loop is None:
         return None
     dataset = runner.val_dataloader.dataset
     infos = [dataset.get_data_info(i) for i in range(len(dataset))] \
         if hasattr(dataset, 'get_data_info') else []
     ann_file = getattr(dataset, 'ann_file', None)
-    return dict(images=len(dataset), ann_file=os.path.abspath(ann_file) if ann_file else None,
+    if ann_file and '://' not in ann_file:  # a local path; a URL stays as it is
+        ann_file = os.path.abspath(ann_file)
+    return dict(images=len(dataset), ann_file=ann_file,
                 digest=content_digest(infos) if len(infos) == len(dataset) else None)
 
 

@@ -77,6 +77,8 @@ def main():
     parser.add_argument('--milestone', type=int, default=15)
     parser.add_argument('--cfg-options', nargs='*', default=[])
     args = parser.parse_args()
+    if min(args.sizes) < 1:
+        parser.error(f'--sizes must be at least 1, got {min(args.sizes)}')
     results = os.path.join(ROOT, 'docs', 'results', args.name)
     args.work = os.path.join(ROOT, 'work_dirs', args.name)
     args.data_dir = os.path.join(ROOT, 'data', f'compare_{args.data}_{args.data_seed}_{args.size}')
