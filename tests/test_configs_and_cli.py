@@ -99,6 +99,21 @@ def test_ll4al_alias_wraps_the_bare_detector_in_a_loss_prediction_model():
     assert al_train.find_pool_hook(cfg)['strategy'] == dict(type='LossPredictionStrategy')
 
 
+def test_ll4al_detaches_at_60_percent_of_the_runs_own_cycle_whatever_the_flags():
+    def detach(*flags):
+        cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+        cfg.custom_hooks[0]['label'] = 'from-the-config'
+        args = al_train.parse_args(['x.py', *flags])
+        al_train.apply_overrides(cfg, args)
+        return cfg.model.detach_from_epoch, al_train.find_pool_hook(cfg)['label']
+    per_cycle = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    per_cycle = per_cycle.train_cfg.max_epochs // al_train.find_pool_hook(per_cycle)['cycles']
+    expected = -(-per_cycle * 6 // 10)
+    assert detach('--strategy', 'll4al', '--cycles', '2') == (expected, 'll4al')
+    assert detach('--strategy', 'LL4AL', '--cycles', '8') == (expected, 'LL4AL')
+    assert detach('--strategy', 'll4al', '--cycles', '2', '--epochs-per-cycle', '5')[0] == 3
+
+
 def test_ll4al_trains_its_loss_module_at_the_original_rate_unless_the_config_says():
     from mmengine.optim import build_optim_wrapper
     from mmdet.registry import MODELS

@@ -152,11 +152,9 @@ def apply_overrides(cfg, args):
         hook.pop('initial_size', None)
     if args.strategy:
         apply_strategy(cfg, hook, args.strategy, strategy_options(args.cfg_options))
-        hook.setdefault('label', args.strategy)  # a label from --cfg-options wins
-    if args.strategy == 'll4al' and cfg.model.get('detach_from_epoch') is None:
-        per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
-        cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * (args.epochs_per_cycle or per_cycle))
-    cap_loss_module_lr(cfg)
+        if not any(re.fullmatch(r'custom_hooks\.\d+\.label', key)
+                   for key in args.cfg_options or {}):  # a label from --cfg-options wins
+            hook['label'] = args.strategy
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:
@@ -176,6 +174,10 @@ def apply_overrides(cfg, args):
         checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
         if checkpoint and checkpoint.get('interval', 1) > 1:
             checkpoint['interval'] = per_cycle
+    if (args.strategy or '').lower() == 'll4al' and cfg.model.get('detach_from_epoch') is None:
+        per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
+        cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * per_cycle)  # this run's cycle
+    cap_loss_module_lr(cfg)
 
 
 def check_data_roots(cfg):
