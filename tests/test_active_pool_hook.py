@@ -47,6 +47,7 @@ def test_two_cycles_grow_the_split_with_unlabelled_trainval_images(strategy, taa
     assert [r['labelled_images'] for r in results['cycles']] == [6, 10, 14]
     assert all(0.0 <= r['mAP'] <= 1.0 for r in results['cycles'])
     assert results['meta']['strategy']['type'] == strategy
+    assert results['meta']['source_ratio'] == [1, 1]  # the report compares it
     cfg = tiny_al_cfg(scenes_root, work)
     val = DATASETS.build(cfg.val_dataloader.dataset)
     assert results['meta']['test_set']['digest'] == \

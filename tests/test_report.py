@@ -129,6 +129,27 @@ def test_runs_without_a_test_set_match_only_each_other(tmp_path):
             check_protocols(pair)
 
 
+@pytest.mark.parametrize('key, values, accepted', [
+    ('score_context', [None, 'unlabelled', 'unlabelled'], True),  # None: an older run
+    ('score_context', [None, 'unlabelled', 'training'], False),
+    ('source_ratio', [None, [1, 1], [3, 1]], False),
+    ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(VGG, SSDNeck, SSDHead)'], True),
+    ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(Lite0, SSDNeck, SSDHead)'], False),
+    ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'FasterRCNN'], False)])
+def test_a_setting_older_runs_record_less_of_is_checked_whatever_the_order(tmp_path, key,
+                                                                           values, accepted):
+    runs = []
+    for i, value in enumerate(values):
+        runs.append(load_run(make_run(tmp_path, f'm{i}', 0, [0.1])))
+        runs[-1]['meta'][key] = value
+    for order in itertools.permutations(runs):
+        if accepted:
+            check_protocols(list(order))
+        else:
+            with pytest.raises(ProtocolMismatch, match=f'differ in {key}'):
+                check_protocols(list(order))
+
+
 def test_a_content_digest_tells_same_named_images_apart():
     def info(img_id, box=(1, 2, 3, 4), label=0):
         return dict(img_id=img_id, width=8, height=8,

@@ -10,7 +10,9 @@ from .results import aubc, save_figure
 
 # What every compared run must share (the cycle length is epochs and iterations per cycle).
 SHARED = ('pool_digest', 'test_set', 'budget', 'cycles', 'epochs_per_cycle',
-          'iters_per_cycle', 'subset', 'warm_start', 'detector', 'metric')
+          'iters_per_cycle', 'subset', 'warm_start', 'score_context', 'source_ratio',
+          'detector', 'metric')
+RECORDED_LATER = ('selection', 'score_context', 'source_ratio')  # older runs match any
 
 
 def method_label(run):
@@ -65,23 +67,16 @@ def check_protocols(runs, vary=()):
     unknown = set(vary) - set(SHARED)
     if unknown:
         raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
-    groups = defaultdict(list)  # an ablation of test sets checks each method's runs alone
-    for run in runs:
-        groups[method_label(run) if 'test_set' in vary else None].append(run)
-    for group in groups.values():
-        check_test_sets(group)
-    first = runs[0]
-    firsts = {method_label(first): first}
-    for run in runs[1:]:
-        for key in SHARED + ('selection',):
+    for key in SHARED + ('selection',):
+        within = key in vary or key == 'selection'  # a method's rule, across its seeds
+        groups = defaultdict(list)
+        for run in runs:
+            groups[method_label(run) if within else None].append(run)
+        for group in groups.values():
             if key == 'test_set':
-                continue
-            within = key in vary or key == 'selection'  # a method's rule, across its seeds
-            ref = firsts.setdefault(method_label(run), run) if within else first
-            if not _same(key, run['meta'].get(key), ref['meta'].get(key)):
-                raise ProtocolMismatch(
-                    f"{run['path']} and {ref['path']} differ in {key}: "
-                    f"{run['meta'].get(key)!r} vs {ref['meta'].get(key)!r}")
+                check_test_sets(group)
+            else:
+                _check_setting(key, group)
     by_seed = {}
     for run in runs:
         ids = sorted(run['meta']['initial']['ids'])
@@ -103,14 +98,34 @@ def check_protocols(runs, vary=()):
         raise ProtocolMismatch(f'runs start from initial splits of different sizes {sorted(sizes)}')
 
 
+def _specificity(key, value):
+    """How much a recorded value says: nothing (an older run), a detector's class only,
+    or all of it."""
+    if value is None and key in RECORDED_LATER:
+        return 0
+    return 1 if key == 'detector' and isinstance(value, str) and '(' not in value else 2
+
+
+def _check_setting(key, runs):
+    """One value of ``key`` across ``runs``, whatever their order: every run's value
+    against the most specific one recorded."""
+    ref = max(runs, key=lambda run: _specificity(key, run['meta'].get(key)))
+    for run in runs:
+        if not _same(key, run['meta'].get(key), ref['meta'].get(key)):
+            raise ProtocolMismatch(
+                f"{run['path']} and {ref['path']} differ in {key}: "
+                f"{run['meta'].get(key)!r} vs {ref['meta'].get(key)!r}")
+
+
 def _same(key, a, b):
     """Equal settings; runs that recorded the detector's class only (older runs) match
-    the same class recorded with its parts; a missing selection rule matches any; test
-    sets are the same images, wherever their folder."""
+    the same class recorded with its parts; a setting an older run did not record
+    (``RECORDED_LATER``) matches any; test sets are the same images, wherever their
+    folder."""
     if key == 'detector' and isinstance(a, str) and isinstance(b, str) and \
             ('(' in a) != ('(' in b):
         return a.partition('(')[0] == b.partition('(')[0]
-    if key == 'selection' and (a is None or b is None):
+    if key in RECORDED_LATER and (a is None or b is None):
         return True
     if key == 'test_set' and isinstance(a, dict) and isinstance(b, dict):
         return same_test_set(a, b)

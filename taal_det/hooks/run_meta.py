@@ -58,5 +58,6 @@ def run_meta(hook, runner):
                 seed=hook.seed, pool_size=len(hook.ids), pool_digest=hook.pool.digest,
                 initial=hook.pool.initial_dict(), subset=hook.subset,
                 warm_start=hook.warm_start, score_context=hook.score_context,
+                source_ratio=list(hook.source_ratio),
                 metric=hook.metric_key, model=type(model).__name__,
                 detector=detector_type(model))
