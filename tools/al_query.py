@@ -71,7 +71,7 @@ def load_model(cfg, checkpoint):
 def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from al_train import STRATEGY_ALIASES, positive_int
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--images', required=True, help='a folder, or a file of image paths')

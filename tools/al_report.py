@@ -28,7 +28,7 @@ from taal_det.evaluation.report import (SHARED, ProtocolMismatch, check_protocol
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('runs', nargs='+', help='run dirs (globs allowed) with al_results.json')
     parser.add_argument('--out', default='al_report', help='writes OUT.md, OUT.json, OUT.png')
     parser.add_argument('--metric', default='mAP')

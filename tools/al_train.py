@@ -50,7 +50,7 @@ def non_negative_int(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs, models and the pool')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')

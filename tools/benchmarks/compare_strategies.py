@@ -144,7 +144,7 @@ def fork_flags(args, work_root, label, alias, seed, same_cycle0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--name', required=True, help='names the results and work folders')
     parser.add_argument('--results', help='default: docs/results/NAME')
     parser.add_argument('--work', help='default: work_dirs/compare/NAME')

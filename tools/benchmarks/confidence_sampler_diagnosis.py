@@ -157,7 +157,7 @@ def top_foreground(confidences, k=20):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--run', required=True, help='an al_train.py work dir (TAAL, scenes)')
     parser.add_argument('--data', default=os.path.join(ROOT, 'data', 'compare_scenes_0_128'))
     parser.add_argument('--epoch', type=int, default=20, help='its cycle-0 checkpoint')

@@ -30,7 +30,7 @@ def numpy_k_center(x, labelled, k):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--n', type=int, default=16551, help='pool size (VOC07+12 trainval)')
     parser.add_argument('--labelled', type=int, default=1000)
     parser.add_argument('--k', type=int, default=1000)

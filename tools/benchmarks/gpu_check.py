@@ -61,7 +61,7 @@ def check_run(work_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--work-dir', default=os.path.join(ROOT, 'work_dirs', 'gpu_check'))
     args = parser.parse_args()
     if not torch.cuda.is_available():

@@ -63,7 +63,7 @@ def run_sizes(requested, root):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--name', required=True)
     parser.add_argument('--sizes', type=int, nargs='+', required=True)
     parser.add_argument('--iters', type=int, nargs='+', required=True)

@@ -129,7 +129,7 @@ def measure(path, size, batch_size, repeat, device='cpu'):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', default=list(MODELS_UNDER_TEST),
                         choices=list(MODELS_UNDER_TEST))
     parser.add_argument('--repeat', type=int, default=3)

@@ -52,7 +52,7 @@ def train_command(args, root):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', required=True, type=os.path.abspath)
     parser.add_argument('--config', type=os.path.abspath, default=CONFIG,
                         help='a TAAL config (default: the demo)')

@@ -29,7 +29,7 @@ def jaccard(a, b):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('run', help='a run folder with its cycle-0 checkpoint and pool/')
     parser.add_argument('--data-root', required=True, help='the VOC-format pool')
     parser.add_argument('--budget', type=int, required=True)
