@@ -110,8 +110,30 @@ def test_ll4al_detaches_at_60_percent_of_the_runs_own_cycle_whatever_the_flags()
     per_cycle = per_cycle.train_cfg.max_epochs // al_train.find_pool_hook(per_cycle)['cycles']
     expected = -(-per_cycle * 6 // 10)
     assert detach('--strategy', 'll4al', '--cycles', '2') == (expected, 'll4al')
-    assert detach('--strategy', 'LL4AL', '--cycles', '8') == (expected, 'LL4AL')
+    assert detach('--strategy', 'LL4AL', '--cycles', '8') == (expected, 'll4al')
     assert detach('--strategy', 'll4al', '--cycles', '2', '--epochs-per-cycle', '5')[0] == 3
+
+
+def test_options_for_the_pool_hook_are_read_at_its_index_only():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    cfg.custom_hooks.insert(0, dict(type='EmptyCacheHook'))
+    args = al_train.parse_args(['x.py', '--strategy', 'uncertainty', '--cfg-options',
+                                'custom_hooks.0.label=other', 'custom_hooks.0.strategy.x=1',
+                                'custom_hooks.1.strategy.measure=margin'])
+    al_train.apply_overrides(cfg, args)
+    hook = al_train.find_pool_hook(cfg)
+    assert hook['label'] == 'uncertainty'
+    assert hook['strategy'] == dict(type='UncertaintyStrategy', measure='margin')
+
+
+def test_cycles_of_a_config_whose_max_epochs_they_do_not_divide_are_refused():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    cfg.train_cfg.max_epochs = 50  # 4 cycles
+    with pytest.raises(SystemExit, match='cannot tell the epochs per cycle'):
+        al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--cycles', '2']))
+    al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--cycles', '2',
+                                                       '--epochs-per-cycle', '5']))
+    assert cfg.train_cfg.max_epochs == 10
 
 
 def test_ll4al_trains_its_loss_module_at_the_original_rate_unless_the_config_says():

@@ -145,6 +145,7 @@ def test_a_setting_older_runs_record_less_of_is_checked_whatever_the_order(tmp_p
     for order in itertools.permutations(runs):
         if accepted:
             check_protocols(list(order))
+            assert varied_settings(list(order), [key]) == varied_settings(runs, [key])
         else:
             with pytest.raises(ProtocolMismatch, match=f'differ in {key}'):
                 check_protocols(list(order))

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import os.path as osp
-import re
 import shutil
 import sys
 
@@ -84,17 +83,24 @@ def parse_args(argv=None):
     return args
 
 
-def find_pool_hook(cfg):
-    for hook in cfg.get('custom_hooks', []):
+def pool_hook_index(cfg):
+    for index, hook in enumerate(cfg.get('custom_hooks', [])):
         if hook.get('type') == 'ActivePoolHook':
-            return hook
+            return index
     raise SystemExit('error: the config has no ActivePoolHook in custom_hooks')
 
 
-def strategy_options(cfg_options):
-    """Strategy options given as --cfg-options custom_hooks.N.strategy.KEY=VALUE."""
-    return {key.split('.')[-1]: value for key, value in (cfg_options or {}).items()
-            if re.fullmatch(r'custom_hooks\.\d+\.strategy\.\w+', key)}
+def find_pool_hook(cfg):
+    index = pool_hook_index(cfg)
+    return cfg.custom_hooks[index]
+
+
+def pool_hook_options(cfg, cfg_options, prefix):
+    """The pool hook's settings given as --cfg-options custom_hooks.N.PREFIX.KEY=VALUE
+    (N the pool hook's index; PREFIX empty for the hook's own keys)."""
+    head = f'custom_hooks.{pool_hook_index(cfg)}.' + (f'{prefix}.' if prefix else '')
+    return {key[len(head):]: value for key, value in (cfg_options or {}).items()
+            if key.startswith(head) and '.' not in key[len(head):]}
 
 
 def apply_strategy(cfg, hook, name, options=None):
@@ -151,16 +157,18 @@ def apply_overrides(cfg, args):
     if args.initial_split:
         hook.pop('initial_size', None)
     if args.strategy:
-        apply_strategy(cfg, hook, args.strategy, strategy_options(args.cfg_options))
-        if not any(re.fullmatch(r'custom_hooks\.\d+\.label', key)
-                   for key in args.cfg_options or {}):  # a label from --cfg-options wins
-            hook['label'] = args.strategy
+        apply_strategy(cfg, hook, args.strategy,
+                       pool_hook_options(cfg, args.cfg_options, 'strategy'))
+        if 'label' not in pool_hook_options(cfg, args.cfg_options, ''):  # a given label wins
+            alias = args.strategy.lower()
+            hook['label'] = alias if alias in STRATEGY_ALIASES else args.strategy
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.cycles or args.epochs_per_cycle:
         # The cycle length the config meant, unless given (the hook checks the counts).
         per_cycle = args.epochs_per_cycle or hook.get('epochs_per_cycle')
-        if not per_cycle and isinstance(old_cycles, int) and old_cycles > 0:
+        if not per_cycle and isinstance(old_cycles, int) and old_cycles > 0 and \
+                cfg.train_cfg.max_epochs % old_cycles == 0:
             per_cycle = cfg.train_cfg.max_epochs // old_cycles
         if not per_cycle:
             raise SystemExit(f'error: cannot tell the epochs per cycle of the config '

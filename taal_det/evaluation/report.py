@@ -189,8 +189,14 @@ def varied_settings(runs, vary):
     """'key: method value, ...' lines of the settings an ablation varies."""
     lines = []
     for key in vary:
-        values = {method_label(r): _test_set_text(r) if key == 'test_set' else
-                  repr(r['meta'].get(key)) for r in runs}
+        fullest = {}  # per method, the most specific value recorded
+        for run in runs:
+            label = method_label(run)
+            if label not in fullest or _specificity(key, run['meta'].get(key)) > \
+                    _specificity(key, fullest[label]['meta'].get(key)):
+                fullest[label] = run
+        values = {label: _test_set_text(run) if key == 'test_set' else
+                  repr(run['meta'].get(key)) for label, run in fullest.items()}
         lines.append(f'{key}: ' + ', '.join(f'{m} {v}' for m, v in sorted(values.items())))
     return lines
 
