@@ -112,6 +112,9 @@ def test_ll4al_detaches_at_60_percent_of_the_runs_own_cycle_whatever_the_flags()
     assert detach('--strategy', 'll4al', '--cycles', '2') == (expected, 'll4al')
     assert detach('--strategy', 'LL4AL', '--cycles', '8') == (expected, 'll4al')
     assert detach('--strategy', 'll4al', '--cycles', '2', '--epochs-per-cycle', '5')[0] == 3
+    assert detach('--strategy', 'll4al', '--epochs-per-cycle', '5')[0] == 3
+    assert detach('--strategy', 'll4al')[0] == expected
+    assert detach('--strategy', 'll4al', '--iters-per-cycle', '100')[0] == expected
 
 
 def test_options_for_the_pool_hook_are_read_at_its_index_only():
