@@ -115,6 +115,17 @@ def test_ll4al_detaches_at_60_percent_of_the_runs_own_cycle_whatever_the_flags()
     assert detach('--strategy', 'll4al', '--epochs-per-cycle', '5')[0] == 3
     assert detach('--strategy', 'll4al')[0] == expected
     assert detach('--strategy', 'll4al', '--iters-per-cycle', '100')[0] == expected
+    assert detach('--strategy', 'll4al', '--epochs-per-cycle', '2')[0] == 1  # before the last
+
+
+def test_a_loss_module_never_detached_within_the_cycle_is_warned_about():
+    from types import SimpleNamespace
+    from taal_det.hooks.options import never_detached
+    assert never_detached(SimpleNamespace(detach_from_epoch=3), 5) is None
+    assert never_detached(SimpleNamespace(detach_from_epoch=None), 5) is None
+    assert never_detached(SimpleNamespace(), 5) is None  # not a loss-prediction model
+    assert 'detach_from_epoch=5 is not inside a cycle of 5 epochs' in \
+        never_detached(SimpleNamespace(detach_from_epoch=5), 5)
 
 
 def test_options_for_the_pool_hook_are_read_at_its_index_only():

@@ -184,7 +184,9 @@ def apply_overrides(cfg, args):
             checkpoint['interval'] = per_cycle
     if (args.strategy or '').lower() == 'll4al' and cfg.model.get('detach_from_epoch') is None:
         per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
-        cfg.model.detach_from_epoch = math.ceil(LL4AL_DETACH * per_cycle)  # this run's cycle
+        # 60 % of this run's cycle, before its last epoch where the cycle has two or more
+        cfg.model.detach_from_epoch = min(math.ceil(LL4AL_DETACH * per_cycle),
+                                          max(per_cycle - 1, 1))
     cap_loss_module_lr(cfg)
 
 

@@ -24,7 +24,7 @@ from taal_det.query import query_scores
 from taal_det.strategies import STRATEGIES
 from .drop_in import (check_hooks, check_train_loop, convert_schedulers, pool_dataset,
                       set_cycle_schedule)
-from .options import check_hook_options, check_inputs
+from .options import check_hook_options, check_inputs, never_detached
 from .oracle import build_oracle
 from .restart import TrainingStart, unwrapped_model
 from .run_meta import describe_test_set, run_meta
@@ -118,6 +118,9 @@ class ActivePoolHook(Hook):
                                      self.score_context, self.progress)
         self.epochs_per_cycle = set_cycle_schedule(runner, self.cycles, self.epochs_per_cycle,
                                                    self.iters_per_cycle)
+        warning = never_detached(model, self.epochs_per_cycle)
+        if warning:
+            runner.logger.warning(warning)
         if self.oracle:
             self.oracle.start(runner, self.dataset, self.epochs_per_cycle)
         resumed = runner.epoch > 0 or runner.iter > 0

@@ -91,3 +91,14 @@ def check_inputs(runner, model, strategy, dataset, score_pipeline):
         Compose(score_pipeline)
     if on_unlabelled:
         check_pool_pipelines(dataset)
+
+
+def never_detached(model, epochs_per_cycle):
+    """The warning for a loss-prediction model whose ``detach_from_epoch`` lies beyond
+    the cycle (its features then reach the module attached all cycle), else None."""
+    epoch = getattr(model, 'detach_from_epoch', None)
+    if epoch is None or epoch < epochs_per_cycle:
+        return None
+    return (f'detach_from_epoch={epoch} is not inside a cycle of {epochs_per_cycle} '
+            'epochs: the loss module never reads detached features (LL4AL detaches at '
+            '60 % of the cycle)')
