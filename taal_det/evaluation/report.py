@@ -69,10 +69,7 @@ def check_protocols(runs, vary=()):
         raise ValueError(f'can vary only {", ".join(SHARED)}; got {sorted(unknown)}')
     for key in SHARED + ('selection',):
         within = key in vary or key == 'selection'  # a method's rule, across its seeds
-        groups = defaultdict(list)
-        for run in runs:
-            groups[method_label(run) if within else None].append(run)
-        for group in groups.values():
+        for group in (_by_method(runs).values() if within else [runs]):
             if key == 'test_set':
                 check_test_sets(group)
             else:
@@ -84,9 +81,8 @@ def check_protocols(runs, vary=()):
         if other[1] != ids:
             raise ProtocolMismatch(f"{run['path']} and {other[0]} have seed "
                                    f"{run['meta']['seed']} but different initial splits")
-    seeds = {}
-    for run in runs:
-        seeds.setdefault(method_label(run), set()).add(run['meta']['seed'])
+    seeds = {label: {run['meta']['seed'] for run in group}
+             for label, group in _by_method(runs).items()}
     labels = sorted(seeds)
     for label in labels[1:]:
         if seeds[label] != seeds[labels[0]]:
@@ -106,10 +102,22 @@ def _specificity(key, value):
     return 1 if key == 'detector' and isinstance(value, str) and '(' not in value else 2
 
 
+def _by_method(runs):
+    methods = defaultdict(list)
+    for run in runs:
+        methods[method_label(run)].append(run)
+    return methods
+
+
+def _fullest(key, runs):
+    """The first of ``runs`` that recorded the most of ``key``."""
+    return max(runs, key=lambda run: _specificity(key, run['meta'].get(key)))
+
+
 def _check_setting(key, runs):
     """One value of ``key`` across ``runs``, whatever their order: every run's value
     against the most specific one recorded."""
-    ref = max(runs, key=lambda run: _specificity(key, run['meta'].get(key)))
+    ref = _fullest(key, runs)
     for run in runs:
         if not _same(key, run['meta'].get(key), ref['meta'].get(key)):
             raise ProtocolMismatch(
@@ -164,12 +172,9 @@ def check_test_sets(runs):
             for j in range(i):
                 if root(i) != root(j) and same_test_set(sets[i], sets[j]):
                     group[root(i)] = root(j)
-        digests = {s['digest'] for s in sets if s.get('digest')}
         pairs = [(run, runs[0]) for i, run in enumerate(runs) if root(i) != root(0)]
-        if len(digests) > 1:
-            pairs.append(next((a, b) for a, sa in zip(runs, sets) for b, sb in zip(runs, sets)
-                              if sa.get('digest') and sb.get('digest')
-                              and sa['digest'] != sb['digest']))
+        digested = [(run, s['digest']) for run, s in zip(runs, sets) if s.get('digest')]
+        pairs += [(run, digested[0][0]) for run, digest in digested if digest != digested[0][1]]
     if pairs:
         run, ref = pairs[0]
         raise ProtocolMismatch(f"{run['path']} and {ref['path']} differ in test_set: "
@@ -189,12 +194,7 @@ def varied_settings(runs, vary):
     """'key: method value, ...' lines of the settings an ablation varies."""
     lines = []
     for key in vary:
-        fullest = {}  # per method, the most specific value recorded
-        for run in runs:
-            label = method_label(run)
-            if label not in fullest or _specificity(key, run['meta'].get(key)) > \
-                    _specificity(key, fullest[label]['meta'].get(key)):
-                fullest[label] = run
+        fullest = {label: _fullest(key, group) for label, group in _by_method(runs).items()}
         values = {label: _test_set_text(run) if key == 'test_set' else
                   repr(run['meta'].get(key)) for label, run in fullest.items()}
         lines.append(f'{key}: ' + ', '.join(f'{m} {v}' for m, v in sorted(values.items())))
