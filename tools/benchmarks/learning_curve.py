@@ -22,6 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_strategies import CONFIGS, ROOT, common_flags, complete, make_data  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+from al_train import positive_int  # noqa: E402
 
 
 def run_one(args, root, size, iters, kept):
@@ -65,7 +67,7 @@ def run_sizes(requested, root):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--name', required=True)
-    parser.add_argument('--sizes', type=int, nargs='+', required=True)
+    parser.add_argument('--sizes', type=positive_int, nargs='+', required=True)
     parser.add_argument('--iters', type=int, nargs='+', required=True)
     parser.add_argument('--seed', type=int, default=100, help='a development seed')
     parser.add_argument('--data', choices=list(CONFIGS), default='scenes')
@@ -77,8 +79,6 @@ def main():
     parser.add_argument('--milestone', type=int, default=15)
     parser.add_argument('--cfg-options', nargs='*', default=[])
     args = parser.parse_args()
-    if min(args.sizes) < 1:
-        parser.error(f'--sizes must be at least 1, got {min(args.sizes)}')
     results = os.path.join(ROOT, 'docs', 'results', args.name)
     args.work = os.path.join(ROOT, 'work_dirs', args.name)
     args.data_dir = os.path.join(ROOT, 'data', f'compare_{args.data}_{args.data_seed}_{args.size}')
