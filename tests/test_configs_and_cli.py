@@ -222,3 +222,13 @@ def test_voc_learning_rates_match_mmdets_per_labelled_image(name, stock):
     assert ours.optim_wrapper.optimizer.lr == pytest.approx(per_image * labelled)
     # --auto-scale-lr counts the whole batch: N processes give N x the one-process rate
     assert ours.auto_scale_lr.base_batch_size == ours.train_dataloader.batch_size
+
+
+def test_a_finished_run_closes_its_process_group(tmp_path):
+    # A gloo group left open at exit can abort a rank whose run finished.
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    al_train.end_distributed()
+    assert not dist.is_initialized()
+    al_train.end_distributed()  # nothing to close: no error

@@ -216,6 +216,16 @@ def prepare_cpu_distributed(cfg, launcher):
                                      broadcast_buffers=False)
 
 
+def end_distributed():
+    """Close the process group once every rank is done: a gloo group left to the
+    interpreter's exit can abort a rank (``terminate called without an active
+    exception``) and fail a run that finished."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def fork_cycle0(cfg, source):
     """Copy another run's cycle-0 checkpoint and start state into this work dir; return
     the checkpoint to resume from (cycle 0 is then validated, not trained, again)."""
@@ -279,6 +289,7 @@ def main(argv=None):
         cfg.resume, cfg.load_from = True, fork_cycle0(cfg, args.fork)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    end_distributed()
     results = osp.join(cfg.work_dir, 'al_results.json')
     if runner.rank == 0 and osp.exists(results):
         from taal_det.evaluation import markdown_table
