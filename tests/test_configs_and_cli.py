@@ -118,6 +118,22 @@ def test_ll4al_detaches_at_60_percent_of_the_runs_own_cycle_whatever_the_flags()
     assert detach('--strategy', 'll4al', '--epochs-per-cycle', '2')[0] == 1  # before the last
 
 
+def test_learning_loss_options_reach_the_model_the_strategy_builds():
+    # main merges --cfg-options into the config's TAAL model before --strategy wraps it.
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    args = al_train.parse_args(['x.py', '--strategy', 'll4al', '--cfg-options',
+                                'model.detach_from_epoch=3', 'model.loss_module.hidden=64',
+                                'model.margin=0.5', 'model.detector.bbox_head.num_classes=2'])
+    cfg.merge_from_dict(args.cfg_options)
+    al_train.apply_overrides(cfg, args)
+    assert cfg.model.type == 'LossPredictionDetector'
+    assert (cfg.model.detach_from_epoch, cfg.model.margin) == (3, 0.5)
+    assert cfg.model.loss_module.hidden == 64
+    assert cfg.model.loss_module.in_channels == [40, 112, 320, 256, 128]
+    assert cfg.model.detector.bbox_head.num_classes == 2
+    MODELS.build(cfg.model)
+
+
 def test_a_loss_module_never_detached_within_the_cycle_is_warned_about():
     from types import SimpleNamespace
     from taal_det.hooks.options import never_detached

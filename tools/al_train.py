@@ -24,6 +24,7 @@ STRATEGY_ALIASES = {'taal': 'TAALStrategy', 'jls': 'TAALStrategy',
 # Methods that keep TAALDetector's joint training; 'taal-random' is the control that
 # trains TAAL's joint model but selects at random.
 JOINT = ('taal', 'jls', 'taal-random')
+LOSS_PREDICTION_KEYS = ('loss_module', 'loss_weight', 'margin', 'detach_from_epoch')
 LL4AL_DETACH = 0.6  # the loss module's features are detached from 60 % of each cycle on
 # The loss module's learning rate at most: the original's SSD rate (at the demos' 0.05 the
 # module's predictions reach NaN in the third epoch; docs/method.md).
@@ -103,9 +104,17 @@ def pool_hook_options(cfg, cfg_options, prefix):
             if key.startswith(head) and '.' not in key[len(head):]}
 
 
-def apply_strategy(cfg, hook, name, options=None):
+def loss_prediction_options(cfg_options):
+    """The ``--cfg-options model.KEY`` that belong to the learning-loss wrapper, which
+    ``--strategy ll4al`` builds after the options were merged into the config's model."""
+    return {key: value for key, value in (cfg_options or {}).items()
+            if key.startswith('model.') and key.split('.')[1] in LOSS_PREDICTION_KEYS}
+
+
+def apply_strategy(cfg, hook, name, options=None, model_options=None):
     """Switch the hook to strategy ``name``; ``options`` given on the command line are
-    kept when the strategy type changes (the config's own options are not)."""
+    kept when the strategy type changes (the config's own options are not), and so are
+    ``model_options`` (``model.KEY`` ones) for a model the strategy builds."""
     strategy = STRATEGY_ALIASES.get(name.lower(), name)
     wrapped = cfg.model.get('type') == 'TAALDetector'
     sampler_channels = cfg.model.sampler.get('in_channels') if wrapped else None
@@ -126,6 +135,7 @@ def apply_strategy(cfg, hook, name, options=None):
         cfg.model = dict(type='LossPredictionDetector', detector=cfg.model,
                          loss_module=dict(type='LossPredictionModule',
                                           in_channels=sampler_channels))
+        cfg.merge_from_dict(model_options or {})
     if name.lower() == 'jls':
         if not wrapped:
             raise SystemExit('error: --strategy jls needs a TAALDetector model')
@@ -158,7 +168,8 @@ def apply_overrides(cfg, args):
         hook.pop('initial_size', None)
     if args.strategy:
         apply_strategy(cfg, hook, args.strategy,
-                       pool_hook_options(cfg, args.cfg_options, 'strategy'))
+                       pool_hook_options(cfg, args.cfg_options, 'strategy'),
+                       loss_prediction_options(args.cfg_options))
         if 'label' not in pool_hook_options(cfg, args.cfg_options, ''):  # a given label wins
             alias = args.strategy.lower()
             hook['label'] = alias if alias in STRATEGY_ALIASES else args.strategy
