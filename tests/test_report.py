@@ -133,6 +133,8 @@ def test_runs_without_a_test_set_match_only_each_other(tmp_path):
     ('score_context', [None, 'unlabelled', 'unlabelled'], True),  # None: an older run
     ('score_context', [None, 'unlabelled', 'training'], False),
     ('source_ratio', [None, [1, 1], [3, 1]], False),
+    ('source_ratio', [None, [1, 1], [2, 2]], True),  # the same batches at any batch size
+    ('source_ratio', [[2, 1], [4, 2], [3, 1]], False),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(VGG, SSDNeck, SSDHead)'], True),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(Lite0, SSDNeck, SSDHead)'], False),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'FasterRCNN'], False)])

@@ -2,6 +2,7 @@
 protocol differences), mean +- std per labelled-set size, AUBC, sampler-health,
 per-class and time-spent summaries, one plot."""
 import json
+import math
 import os
 import statistics
 from collections import defaultdict
@@ -137,7 +138,15 @@ def _same(key, a, b):
         return True
     if key == 'test_set' and isinstance(a, dict) and isinstance(b, dict):
         return same_test_set(a, b)
+    if key == 'source_ratio' and a and b:
+        return _lowest_terms(a) == _lowest_terms(b)
     return a == b
+
+
+def _lowest_terms(ratio):
+    """A batch ratio such as [2, 2] as [1, 1]: the same batches for any batch size."""
+    divisor = math.gcd(*map(int, ratio)) or 1
+    return [int(part) // divisor for part in ratio]
 
 
 def same_test_set(a, b):
