@@ -46,7 +46,19 @@ def test_eval_scores_are_deterministic():
         assert torch.equal(sampler(x)[0], sampler(x)[0])
 
 
+def test_levels_choose_the_feature_maps_the_token_reads():
+    sampler = TransformerSampler([8, 16], embed_dims=32, levels=[1]).eval()
+    assert sampler.embed[0].in_features == 16
+    x, y = feats(3, seed=1), feats(3, seed=2)
+    with torch.no_grad():  # the unread level 0 changes nothing; level 1 does
+        assert torch.equal(sampler(x)[0], sampler([y[0], x[1]])[0])
+        assert not torch.allclose(sampler(x)[0], sampler([x[0], y[1]])[0])
+
+
 def test_bad_configs_name_the_option():
+    for levels in ([], [2], [-1]):
+        with pytest.raises(ValueError, match=r'sampler.levels=.* must name some of the 2 levels'):
+            TransformerSampler([8, 16], levels=levels)
     with pytest.raises(ValueError, match=r'sampler.in_channels=\[8, 32\].*set sampler.in_channels=\[8, 16\]'):
         TransformerSampler([8, 32], embed_dims=32)(feats(2))
     with pytest.raises(ValueError, match='embed_dims=30 is not divisible by sampler.num_heads=4'):

@@ -23,6 +23,7 @@ class TransformerSampler(BaseModule):
 
     Args:
         in_channels: channels of each feature level the detector returns.
+        levels: indices of the levels pooled into the token (default: all of them).
         embed_dims: size of the per-image token.
         depth, num_heads, mlp_ratio, dropout: the transformer encoder.
         layout: ``'batch_tokens'`` (one token per image, images attend to each other),
@@ -39,13 +40,19 @@ class TransformerSampler(BaseModule):
 
     def __init__(self, in_channels: Sequence[int], embed_dims=256, depth=1, num_heads=4,
                  mlp_ratio=2.0, dropout=0.0, layout='batch_tokens', batch_size=None,
-                 scale=None, learn_scale=False, init_cfg=None):
+                 scale=None, learn_scale=False, levels=None, init_cfg=None):
         super().__init__(init_cfg)
         if layout not in LAYOUTS:
             raise ValueError(f'sampler.layout must be one of {LAYOUTS}, got {layout!r}')
         self.in_channels = list(in_channels)
+        self.levels = list(range(len(self.in_channels)) if levels is None else levels)
+        if not self.levels or not all(0 <= i < len(self.in_channels) for i in self.levels):
+            raise ValueError(f'sampler.levels={levels!r} must name some of the '
+                             f'{len(self.in_channels)} levels of in_channels (0 to '
+                             f'{len(self.in_channels) - 1})')
         self.layout, self.batch_size = layout, batch_size
-        self.embed = nn.Sequential(nn.Linear(sum(self.in_channels), embed_dims),
+        pooled = sum(self.in_channels[i] for i in self.levels)
+        self.embed = nn.Sequential(nn.Linear(pooled, embed_dims),
                                    nn.LayerNorm(embed_dims))
         if layout == 'batch_tokens':
             if embed_dims % num_heads:
@@ -72,13 +79,13 @@ class TransformerSampler(BaseModule):
         return self.layout == 'channel_tokens'
 
     def pool(self, feats):
-        """One token per image: average-pool each level, concatenate, project."""
+        """One token per image: average-pool the chosen levels, concatenate, project."""
         channels = [f.shape[1] for f in feats]
         if channels != self.in_channels:
             raise ValueError(f'sampler.in_channels={self.in_channels} does not fit the '
                              f"detector's feature maps (channels {channels}); set "
                              f'sampler.in_channels={channels}')
-        return self.embed(torch.cat([f.mean((2, 3)) for f in feats], 1))
+        return self.embed(torch.cat([feats[i].mean((2, 3)) for i in self.levels], 1))
 
     def mix(self, tokens):
         """Let the images of the batch attend to each other (per ``layout``)."""
