@@ -194,7 +194,11 @@ def apply_overrides(cfg, args):
         if checkpoint and checkpoint.get('interval', 1) > 1:
             checkpoint['interval'] = per_cycle
     if (args.strategy or '').lower() == 'll4al' and cfg.model.get('detach_from_epoch') is None:
-        per_cycle = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
+        from taal_det.hooks.drop_in import cycle_epochs
+        try:
+            per_cycle = cycle_epochs(cfg.train_cfg, hook['cycles'], hook.get('epochs_per_cycle'))
+        except ValueError as error:
+            raise SystemExit(f'error: {error}')
         # 60 % of this run's cycle, before its last epoch where the cycle has two or more
         cfg.model.detach_from_epoch = min(math.ceil(LL4AL_DETACH * per_cycle),
                                           max(per_cycle - 1, 1))
