@@ -134,6 +134,14 @@ def test_learning_loss_options_reach_the_model_the_strategy_builds():
     MODELS.build(cfg.model)
 
 
+def test_ll4al_refuses_a_schedule_that_is_no_whole_number_of_cycles():
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'demo', 'trees_lite0_taal.py'))
+    cycles = al_train.find_pool_hook(cfg)['cycles']
+    cfg.train_cfg.max_epochs = cycles * 3 + 1
+    with pytest.raises(SystemExit, match=f'is not a multiple of cycles={cycles}'):
+        al_train.apply_overrides(cfg, al_train.parse_args(['x.py', '--strategy', 'll4al']))
+
+
 def test_a_loss_module_never_detached_within_the_cycle_is_warned_about():
     from types import SimpleNamespace
     from taal_det.hooks.options import never_detached
@@ -248,3 +256,7 @@ def test_a_finished_run_closes_its_process_group(tmp_path):
     al_train.end_distributed()
     assert not dist.is_initialized()
     al_train.end_distributed()  # nothing to close: no error
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store2"}', rank=0,
+                            world_size=1)
+    al_train.end_distributed(wait=False)  # after an error: closed without a barrier
+    assert not dist.is_initialized()

@@ -135,6 +135,9 @@ def test_runs_without_a_test_set_match_only_each_other(tmp_path):
     ('source_ratio', [None, [1, 1], [3, 1]], False),
     ('source_ratio', [None, [1, 1], [2, 2]], True),  # the same batches at any batch size
     ('source_ratio', [[2, 1], [4, 2], [3, 1]], False),
+    ('source_ratio', [[0.5, 0.5], [1, 1], [2, 2]], True),
+    ('source_ratio', [[3, 1], [0.75, 0.25], [1.5, 1]], False),
+    ('source_ratio', [[1, 1], [0.25, 0.75]], False),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(VGG, SSDNeck, SSDHead)'], True),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'SSD(Lite0, SSDNeck, SSDHead)'], False),
     ('detector', ['SSD', 'SSD(VGG, SSDNeck, SSDHead)', 'FasterRCNN'], False)])

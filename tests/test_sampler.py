@@ -56,7 +56,8 @@ def test_levels_choose_the_feature_maps_the_token_reads():
 
 
 def test_bad_configs_name_the_option():
-    for levels in ([], [2], [-1]):
+    assert TransformerSampler([8, 16], levels=1).levels == [1]
+    for levels in ([], [2], [-1], [1, 1], [0.5]):
         with pytest.raises(ValueError, match=r'sampler.levels=.* must name some of the 2 levels'):
             TransformerSampler([8, 16], levels=levels)
     with pytest.raises(ValueError, match=r'sampler.in_channels=\[8, 32\].*set sampler.in_channels=\[8, 16\]'):

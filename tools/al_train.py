@@ -194,15 +194,20 @@ def apply_overrides(cfg, args):
         if checkpoint and checkpoint.get('interval', 1) > 1:
             checkpoint['interval'] = per_cycle
     if (args.strategy or '').lower() == 'll4al' and cfg.model.get('detach_from_epoch') is None:
-        from taal_det.hooks.drop_in import cycle_epochs
-        try:
-            per_cycle = cycle_epochs(cfg.train_cfg, hook['cycles'], hook.get('epochs_per_cycle'))
-        except ValueError as error:
-            raise SystemExit(f'error: {error}')
+        per_cycle = epochs_per_cycle(cfg, hook)
         # 60 % of this run's cycle, before its last epoch where the cycle has two or more
         cfg.model.detach_from_epoch = min(math.ceil(LL4AL_DETACH * per_cycle),
                                           max(per_cycle - 1, 1))
     cap_loss_module_lr(cfg)
+
+
+def epochs_per_cycle(cfg, hook):
+    """The run's cycle length in epochs, by the hook's own rule (refused as it would be)."""
+    from taal_det.hooks.drop_in import cycle_epochs
+    try:
+        return cycle_epochs(cfg.train_cfg, hook['cycles'], hook.get('epochs_per_cycle'))
+    except ValueError as error:
+        raise SystemExit(f'error: {error}')
 
 
 def check_data_roots(cfg):
@@ -231,13 +236,14 @@ def prepare_cpu_distributed(cfg, launcher):
                                      broadcast_buffers=False)
 
 
-def end_distributed():
-    """Close the process group once every rank is done: a gloo group left to the
-    interpreter's exit can abort a rank (``terminate called without an active
-    exception``) and fail a run that finished."""
+def end_distributed(wait=True):
+    """Close the process group (once every rank is done, with ``wait``): a gloo group
+    left to the interpreter's exit can abort a rank (``terminate called without an
+    active exception``) and turn a finished run, or a clean error, into SIGABRT."""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -245,7 +251,7 @@ def fork_cycle0(cfg, source):
     """Copy another run's cycle-0 checkpoint and start state into this work dir; return
     the checkpoint to resume from (cycle 0 is then validated, not trained, again)."""
     hook = find_pool_hook(cfg)
-    epochs = hook.get('epochs_per_cycle') or cfg.train_cfg.max_epochs // hook['cycles']
+    epochs = epochs_per_cycle(cfg, hook)
     ckpt = osp.join(source, f'epoch_{epochs}.pth')
     results = osp.join(source, 'al_results.json')
     if not osp.isfile(ckpt) or not osp.isfile(results):
@@ -303,7 +309,11 @@ def main(argv=None):
     elif args.fork:
         cfg.resume, cfg.load_from = True, fork_cycle0(cfg, args.fork)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except BaseException:
+        end_distributed(wait=False)  # the other ranks may never reach a barrier
+        raise
     end_distributed()
     results = osp.join(cfg.work_dir, 'al_results.json')
     if runner.rank == 0 and osp.exists(results):

@@ -2,10 +2,10 @@
 protocol differences), mean +- std per labelled-set size, AUBC, sampler-health,
 per-class and time-spent summaries, one plot."""
 import json
-import math
 import os
 import statistics
 from collections import defaultdict
+from fractions import Fraction
 
 from .results import aubc, save_figure
 
@@ -139,14 +139,15 @@ def _same(key, a, b):
     if key == 'test_set' and isinstance(a, dict) and isinstance(b, dict):
         return same_test_set(a, b)
     if key == 'source_ratio' and a and b:
-        return _lowest_terms(a) == _lowest_terms(b)
+        return _labelled_share(a) == _labelled_share(b)
     return a == b
 
 
-def _lowest_terms(ratio):
-    """A batch ratio such as [2, 2] as [1, 1]: the same batches for any batch size."""
-    divisor = math.gcd(*map(int, ratio)) or 1
-    return [int(part) // divisor for part in ratio]
+def _labelled_share(ratio):
+    """The labelled share of a batch ratio, exactly: [2, 2], [1, 1] and [0.5, 0.5] all
+    make the same batches at any batch size."""
+    labelled, unlabelled = (Fraction(str(part)) for part in ratio)
+    return labelled / (labelled + unlabelled)
 
 
 def same_test_set(a, b):

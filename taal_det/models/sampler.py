@@ -45,11 +45,14 @@ class TransformerSampler(BaseModule):
         if layout not in LAYOUTS:
             raise ValueError(f'sampler.layout must be one of {LAYOUTS}, got {layout!r}')
         self.in_channels = list(in_channels)
-        self.levels = list(range(len(self.in_channels)) if levels is None else levels)
-        if not self.levels or not all(0 <= i < len(self.in_channels) for i in self.levels):
-            raise ValueError(f'sampler.levels={levels!r} must name some of the '
+        levels = range(len(self.in_channels)) if levels is None else \
+            [levels] if isinstance(levels, int) else levels
+        self.levels = list(levels)
+        if not self.levels or len(set(self.levels)) < len(self.levels) or not all(
+                isinstance(i, int) and 0 <= i < len(self.in_channels) for i in self.levels):
+            raise ValueError(f'sampler.levels={self.levels!r} must name some of the '
                              f'{len(self.in_channels)} levels of in_channels (0 to '
-                             f'{len(self.in_channels) - 1})')
+                             f'{len(self.in_channels) - 1}), each once')
         self.layout, self.batch_size = layout, batch_size
         pooled = sum(self.in_channels[i] for i in self.levels)
         self.embed = nn.Sequential(nn.Linear(pooled, embed_dims),
